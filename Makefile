@@ -1,0 +1,241 @@
+# SPDX-License-Identifier: MIT
+# shoal — one non-recursive GNU Makefile.
+#
+#   make            build build/shoal and build/shoal-sim
+#   make test       install missing packages, build, run every test
+#   make demo       a local 5-agent cluster doing its job
+#   make asan       the whole test suite under ASan + UBSan (build/asan/)
+#   make valgrind   unit tests under valgrind memcheck
+#   make fuzz       libFuzzer (clang) on every decoder, FUZZ_SECONDS each
+#   make bench      the figures of DESIGN.md §7, side by side with serf
+#   make check-deps prove core/, gossip/, sched/ are pure
+#   make format     clang-format every source file
+#
+# Objects and binaries go under $(B) (build/ by default). WERROR=0 turns
+# warnings back into warnings. Libraries come from pkg-config; the first
+# build runs scripts/deps, which installs them on Debian when missing.
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-print-directory
+
+B ?= build
+WERROR ?= 1
+SAN ?= 0
+FUZZ_SECONDS ?= 30
+
+PKGS := libsodium msgpack libxxhash
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wvla -Wformat=2
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ifeq ($(SAN),1)
+OPT ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+else
+OPT ?= -O2 -g
+endif
+
+# Set by $(B)/config.mk (pkg-config output, made after scripts/deps ran).
+PKG_CFLAGS ?=
+PKG_LIBS ?=
+
+CPPFLAGS := -I. -D_GNU_SOURCE
+CFLAGS_ALL = -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(OPT) $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lev -lm
+
+# ---- configuration: dependencies and pkg-config flags ------------------
+
+NO_CONFIG_GOALS := clean format format-check help
+ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
+include $(B)/config.mk
+endif
+
+$(B)/config.mk: scripts/deps Makefile
+	@mkdir -p $(B)
+	@scripts/deps
+	@printf 'PKG_CFLAGS := %s\nPKG_LIBS := %s\nTEST_LIBS := %s\n' \
+		"$$(pkg-config --cflags $(PKGS))" \
+		"$$(pkg-config --libs $(PKGS))" \
+		"$$(pkg-config --libs cmocka)" > $@
+
+# ---- sources -----------------------------------------------------------
+
+CORE_SRC := $(sort $(wildcard core/*.c))
+GOSSIP_SRC := $(sort $(wildcard gossip/*.c))
+SCHED_SRC := $(sort $(wildcard sched/*.c))
+CLI_SRC := $(filter-out cli/main.c,$(sort $(wildcard cli/*.c)))
+SIM_SRC := $(filter-out sim/main.c,$(sort $(wildcard sim/*.c)))
+UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
+UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIB_CORE := $(B)/libshoal-core.a
+LIB_GOSSIP := $(B)/libshoal-gossip.a
+LIB_SCHED := $(B)/libshoal-sched.a
+LIB_CLI := $(B)/libshoal-cli.a
+LIB_SIM := $(B)/libshoal-sim.a
+# Link order: higher layers first.
+PURE_LIBS := $(LIB_SCHED) $(LIB_GOSSIP) $(LIB_CORE)
+ALL_LIBS := $(LIB_CLI) $(LIB_SIM) $(PURE_LIBS)
+
+SHOAL := $(B)/shoal
+SHOAL_SIM := $(B)/shoal-sim
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(B)/tests/replay_%,$(FUZZ_SRC))
+
+ALL_OBJ := $(call obj,$(CORE_SRC) $(GOSSIP_SRC) $(SCHED_SRC) $(CLI_SRC) \
+	$(SIM_SRC) cli/main.c sim/main.c $(UNIT_SRC) $(UNIT_HELPERS) \
+	$(FUZZ_SRC) tests/fuzz/replay.c)
+
+# ---- rules ---------------------------------------------------------------
+
+.PHONY: all
+all: $(SHOAL) $(SHOAL_SIM)
+
+$(B)/obj/%.o: %.c $(B)/config.mk
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(LIB_CORE): $(call obj,$(CORE_SRC))
+$(LIB_GOSSIP): $(call obj,$(GOSSIP_SRC))
+$(LIB_SCHED): $(call obj,$(SCHED_SRC))
+$(LIB_CLI): $(call obj,$(CLI_SRC))
+$(LIB_SIM): $(call obj,$(SIM_SRC))
+$(B)/lib%.a:
+	@mkdir -p $(@D)
+	@echo "  AR      $@"
+	@rm -f $@
+	@ar rcs $@ $^ $(if $^,,$(B)/empty.o)
+
+# An empty library still needs one member for ar.
+$(B)/empty.o: $(B)/config.mk
+	@printf '' | $(CC) -x c -c -o $@ -
+
+$(ALL_LIBS): | $(B)/empty.o
+
+$(SHOAL): $(call obj,cli/main.c) $(LIB_CLI) $(PURE_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(SHOAL_SIM): $(call obj,sim/main.c) $(LIB_SIM) $(PURE_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(B)/tests/%_test: $(B)/obj/tests/unit/%_test.o $(call obj,$(UNIT_HELPERS)) $(ALL_LIBS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) $(TEST_LIBS)
+
+$(B)/tests/replay_%: $(B)/obj/tests/fuzz/%.o $(B)/obj/tests/fuzz/replay.o $(ALL_LIBS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+-include $(ALL_OBJ:.o=.d)
+
+# ---- tests ---------------------------------------------------------------
+
+.PHONY: test test-unit test-fuzz-replay test-sim test-e2e check-deps tests
+tests: $(UNIT_BINS) $(REPLAY_BINS) $(SHOAL) $(SHOAL_SIM)
+
+test: tests
+	@scripts/check-deps $(B)
+	@scripts/run-tests $(B)
+
+test-unit: $(UNIT_BINS)
+	@scripts/run-tests --only unit $(B)
+
+test-fuzz-replay: $(REPLAY_BINS)
+	@scripts/run-tests --only fuzz $(B)
+
+test-sim: $(SHOAL_SIM)
+	@scripts/run-tests --only sim $(B)
+
+test-e2e: $(SHOAL)
+	@scripts/run-tests --only e2e $(B)
+
+check-deps: $(PURE_LIBS)
+	@scripts/check-deps $(B)
+
+.PHONY: asan
+asan:
+	@$(MAKE) B=build/asan SAN=1 test
+
+.PHONY: valgrind
+valgrind: $(UNIT_BINS)
+	@scripts/deps --extra
+	@scripts/run-tests --only unit --valgrind $(B)
+
+# ---- fuzzing (clang + libFuzzer) ---------------------------------------
+
+FUZZ_B := build/fuzz
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -I. -D_GNU_SOURCE
+FUZZ_LIB_SRC := $(CORE_SRC) $(GOSSIP_SRC) $(SCHED_SRC)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
+
+.PHONY: fuzz
+fuzz: $(B)/config.mk
+	@scripts/deps --extra
+	@mkdir -p $(FUZZ_B)
+	@for src in $(FUZZ_SRC); do \
+		name=$$(basename $$src .c); \
+		echo "  FUZZ-CC $$name"; \
+		clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $(FUZZ_B)/$$name $$src \
+			$(FUZZ_LIB_SRC) $(PKG_LIBS) -lm || exit 1; \
+	done
+	@for src in $(FUZZ_SRC); do \
+		name=$$(basename $$src .c); \
+		corpus=tests/fuzz/corpus/$$name; mkdir -p $$corpus $(FUZZ_B)/$$name.work; \
+		echo "  FUZZ    $$name for $(FUZZ_SECONDS)s"; \
+		$(FUZZ_B)/$$name -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			-artifact_prefix=$(FUZZ_B)/$$name- \
+			$(FUZZ_B)/$$name.work $$corpus >$(FUZZ_B)/$$name.log 2>&1 \
+			|| { tail -40 $(FUZZ_B)/$$name.log; echo "fuzz: $$name found a crash; reproducer under $(FUZZ_B)/"; exit 1; }; \
+		grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" $(FUZZ_B)/$$name.log | tail -1; \
+	done
+
+# ---- demo and benchmarks -------------------------------------------------
+
+.PHONY: demo
+demo: all
+	@scripts/demo $(B)
+
+.PHONY: bench bench-sim bench-sched
+bench: all
+	@scripts/bench $(B)
+
+bench-sim: $(SHOAL_SIM)
+	@scripts/bench --only sim $(B)
+
+bench-sched: $(SHOAL_SIM)
+	@scripts/bench --only sched $(B)
+
+# ---- housekeeping --------------------------------------------------------
+
+SRC_ALL = $(sort $(wildcard core/*.[ch] gossip/*.[ch] sched/*.[ch] cli/*.[ch] \
+	sim/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch]))
+
+.PHONY: format format-check
+format:
+	@clang-format -i $(SRC_ALL)
+
+format-check:
+	@clang-format --dry-run --Werror $(SRC_ALL)
+
+.PHONY: clean
+clean:
+	rm -rf build bench-results.json
+
+.PHONY: help
+help:
+	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
