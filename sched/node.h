@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched/node.h — one shoal node: membership + keys + (manager, services,
+ * placement) composed into the single pure machine that both runtimes
+ * drive.
+ *
+ * The verbs are the same as gossip/swim.h (recv, recv_stream, stream_reply,
+ * stream_failed, tick, next_deadline, pop_out, pop_event) and mean the
+ * same; the node adds what sits above membership:
+ *
+ *   - tags (k=v labels, e.g. role=manager) carried in the member metadata;
+ *   - the keyring, owned by the node, with cluster-wide key rotation carried
+ *     by gossip (install / use / remove), each member advertising which key
+ *     fingerprints it holds in its metadata so any node can list them;
+ *   - (sched/) manager election, replicated service specs and task states,
+ *     and the slot table, declared further down as they land.
+ *
+ * Ownership and lifetime: as in swim.h. The runtime owns the intern pool,
+ * the log and the nonce source; the node owns its keyring and hands it out
+ * read-only; NODE_EV_KEYRING tells the runtime to persist it.
+ */
+#ifndef SHOAL_SCHED_NODE_H
+#define SHOAL_SCHED_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/crypto.h"
+#include "gossip/swim.h"
+
+#define NODE_TAGS_MAX 16
+#define NODE_TAG_KEY_MAX 32
+#define NODE_TAG_VALUE_MAX 64
+
+struct node_tag {
+	char key[NODE_TAG_KEY_MAX + 1];	    /* [A-Za-z0-9._-], 1..32 */
+	char value[NODE_TAG_VALUE_MAX + 1]; /* printable, no '=' or ',' */
+};
+
+struct node_config {
+	struct swim_config swim; /* name, addr, start_ms, seed, cluster, prof */
+	struct node_tag tags[NODE_TAGS_MAX];
+	unsigned ntags;
+};
+
+struct node_env {
+	struct intern *pool;
+	const struct log *log; /* may be NULL */
+	/* Fill a 24-byte nonce; NULL draws from the node's seeded PRNG. */
+	void (*nonce)(void *ctx, uint8_t out[CRYPTO_NONCE_LEN]);
+	void *nonce_ctx;
+};
+
+enum node_event_kind {
+	NODE_EV_MEMBER = 1,  /* .member: a membership event (swim.h) */
+	NODE_EV_KEYRING = 2, /* the keyring changed: persist node_keyring() */
+};
+
+struct node_event {
+	enum node_event_kind kind;
+	uint64_t time_ms;
+	struct swim_event member; /* NODE_EV_MEMBER */
+};
+
+struct node;
+
+/* Make a node with a copy of kr (an empty keyring means unencrypted).
+ * NULL and *err on failure (ERR_INVAL: bad name, tag or profile). */
+struct node *node_new(const struct node_config *cfg, const struct keyring *kr,
+		      const struct node_env *env, int *err);
+void node_delete(struct node *n);
+
+/* ---- the sans-I/O verbs (see gossip/swim.h) ---- */
+void node_recv(struct node *n, uint64_t now_ms, const struct addr *from,
+	       const uint8_t *p, size_t len);
+void node_recv_stream(struct node *n, uint64_t now_ms, uint32_t conn_id,
+		      const struct addr *from, const uint8_t *p, size_t len);
+void node_stream_reply(struct node *n, uint64_t now_ms, uint32_t stream_id,
+		       const uint8_t *p, size_t len);
+void node_stream_failed(struct node *n, uint64_t now_ms, uint32_t stream_id);
+void node_tick(struct node *n, uint64_t now_ms);
+uint64_t node_next_deadline(const struct node *n);
+bool node_pop_out(struct node *n, struct swim_out *out);
+bool node_pop_event(struct node *n, struct node_event *ev);
+
+/* ---- membership control ---- */
+int node_join(struct node *n, uint64_t now_ms, const struct addr *seeds,
+	      size_t nseeds);
+int node_leave(struct node *n, uint64_t now_ms);
+bool node_is_stopped(const struct node *n);
+int node_force_leave(struct node *n, uint64_t now_ms, const char *name);
+/* Replace our tags (spread with a new incarnation). 0 or ERR_INVAL. */
+int node_set_tags(struct node *n, uint64_t now_ms,
+		  const struct node_tag *tags, unsigned ntags);
+
+/* The membership machine, for read-only queries (members, stats, digest). */
+const struct swim *node_swim(const struct node *n);
+
+/* Tags of a member, decoded from its metadata. Returns the number of tags
+ * (<= cap), or ERR_NOENT (no such member). */
+int node_member_tags(const struct node *n, const char *name,
+		     struct node_tag *tags, unsigned cap);
+
+/* Validate a tag ("key=value" text into *tag). 0 or ERR_INVAL. */
+int node_tag_parse(const char *text, struct node_tag *tag);
+
+/* ---- keys ---- */
+
+/* The keyring we seal and open with. */
+const struct keyring *node_keyring(const struct node *n);
+
+/* Replace the keyring wholesale (the agent's SIGHUP reload). Does not
+ * broadcast. 0 or ERR_INVAL (keyed <-> unkeyed switch refused). */
+int node_set_keyring(struct node *n, uint64_t now_ms,
+		     const struct keyring *kr);
+
+/* Cluster-wide rotation: apply locally, then gossip the operation (sealed,
+ * so only members can do it). Each member re-advertises the fingerprints it
+ * holds. install: 0, ERR_EXIST, ERR_FULL. use: 0, ERR_NOENT. remove: 0,
+ * ERR_NOENT, ERR_STATE (the primary). All: ERR_STATE when unencrypted. */
+int node_keys_install(struct node *n, uint64_t now_ms,
+		      const uint8_t key[CRYPTO_KEY_LEN]);
+int node_keys_use(struct node *n, uint64_t now_ms,
+		  const uint8_t key[CRYPTO_KEY_LEN]);
+int node_keys_remove(struct node *n, uint64_t now_ms,
+		     const uint8_t key[CRYPTO_KEY_LEN]);
+
+/* Key fingerprints a member advertises (16 hex digits each; the primary
+ * first). Returns how many (<= cap), or ERR_NOENT. */
+int node_member_keys(const struct node *n, const char *name,
+		     char fps[][CRYPTO_FP_LEN], unsigned cap);
+
+#endif
