@@ -74,6 +74,7 @@ SIM_SRC := $(filter-out sim/main.c,$(sort $(wildcard sim/*.c)))
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -90,10 +91,11 @@ SHOAL := $(B)/shoal
 SHOAL_SIM := $(B)/shoal-sim
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(B)/tests/replay_%,$(FUZZ_SRC))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 ALL_OBJ := $(call obj,$(CORE_SRC) $(GOSSIP_SRC) $(SCHED_SRC) $(CLI_SRC) \
 	$(SIM_SRC) cli/main.c sim/main.c $(UNIT_SRC) $(UNIT_HELPERS) \
-	$(FUZZ_SRC) tests/fuzz/replay.c)
+	$(FUZZ_SRC) tests/fuzz/replay.c $(BENCH_SRC))
 
 # ---- rules ---------------------------------------------------------------
 
@@ -140,12 +142,18 @@ $(B)/tests/replay_%: $(B)/obj/tests/fuzz/%.o $(B)/obj/tests/fuzz/replay.o $(ALL_
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
+# Benchmark programs: tests/bench/NAME.c -> $(B)/bench/NAME.
+$(B)/bench/%: $(B)/obj/tests/bench/%.o $(ALL_LIBS)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
 -include $(ALL_OBJ:.o=.d)
 
 # ---- tests ---------------------------------------------------------------
 
 .PHONY: test test-unit test-fuzz-replay test-sim test-e2e check-deps tests
-tests: $(UNIT_BINS) $(REPLAY_BINS) $(SHOAL) $(SHOAL_SIM)
+tests: $(UNIT_BINS) $(REPLAY_BINS) $(BENCH_BINS) $(SHOAL) $(SHOAL_SIM)
 
 test: tests
 	@scripts/check-deps $(B)
@@ -210,15 +218,14 @@ fuzz: $(B)/config.mk
 demo: all
 	@scripts/demo $(B)
 
-.PHONY: bench bench-sim bench-sched
-bench: all
+.PHONY: bench bench-sim bench-sched bench-packet
+# Each part is a script of its own (scripts/bench-PART); scripts/bench
+# runs them all and gathers bench-results.json.
+bench: all $(BENCH_BINS)
 	@scripts/bench $(B)
 
-bench-sim: $(SHOAL_SIM)
-	@scripts/bench --only sim $(B)
-
-bench-sched: $(SHOAL_SIM)
-	@scripts/bench --only sched $(B)
+bench-sim bench-sched bench-packet: bench-%: all $(BENCH_BINS)
+	@scripts/bench-$* $(B)
 
 # ---- housekeeping --------------------------------------------------------
 
