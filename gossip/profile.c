@@ -211,7 +211,7 @@ static const struct field fields[] = {
 	FIELD(gossip_interval, F_DURATION, 5, 10 * MIN),
 	COUNT(gossip_nodes, 0, 64),
 	FIELD(gossip_to_dead, F_DURATION, 0, 24 * HOUR),
-	SIZE(udp_payload_max, 256, 65000),
+	SIZE(udp_payload_max, 1024, 65000),
 	FIELD(push_pull_interval, F_DURATION, 0, 24 * HOUR),
 	FIELD(stream_timeout, F_DURATION, 10, 10 * MIN),
 	SIZE(stream_max, 4096, 1u << 30),
@@ -285,8 +285,8 @@ profile_check(const struct profile *p, char *why, size_t why_cap)
 		copy_why(why, why_cap, "suspicion multipliers must be >= 1");
 		return ERR_INVAL;
 	}
-	if (p->udp_payload_max < 256) {
-		copy_why(why, why_cap, "udp_payload_max must be >= 256");
+	if (p->udp_payload_max < 1024) {
+		copy_why(why, why_cap, "udp_payload_max must be >= 1024");
 		return ERR_INVAL;
 	}
 	if (p->join_backoff_min_ms > p->join_backoff_max_ms) {

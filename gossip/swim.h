@@ -268,10 +268,17 @@ unsigned swim_health(const struct swim *s);
 size_t swim_member_count(const struct swim *s);
 /* Members in a state (ourselves counted). */
 size_t swim_count_state(const struct swim *s, enum swim_state st);
-/* Iterate: i from 0 while swim_member_at() returns true. The order is
- * unspecified and changes when members are added or reaped. */
-bool swim_member_at(const struct swim *s, size_t i,
-		    struct swim_member_info *out);
+/* Iterate over every entry (ourselves included):
+ *
+ *     size_t cur = 0;
+ *     struct swim_member_info mi;
+ *     while (swim_member_next(s, &cur, &mi))
+ *             ...;
+ *
+ * The order is unspecified and changes when members are added or reaped;
+ * do not mutate the swim while iterating. */
+bool swim_member_next(const struct swim *s, size_t *cursor,
+		      struct swim_member_info *out);
 /* Look up by name. true if found. */
 bool swim_member_find(const struct swim *s, const char *name,
 		      struct swim_member_info *out);

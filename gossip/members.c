@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gossip/members.c — slots, a name index, and interned identities.
+ *
+ * Slots: an array that grows by doubling; freed slots go on a free list
+ * threaded through the `boot` field (unused while a slot is free), so a
+ * member keeps its slot number for as long as it exists and slot numbers
+ * stay dense.
+ *
+ * Index: open addressing with linear probing over slot numbers, kept at most
+ * 70% full; removal uses backward-shift deletion, so there are no
+ * tombstones and lookups stay short however many members come and go.
+ * Hashes are recomputed from the interned name when the index grows; the
+ * index does not store them, to keep a member's cost small.
+ *
+ * Identity: a member's address and metadata change together (an alive
+ * message carries both), so they are interned as one blob:
+ * [addr length][addr wire bytes][metadata]. In a simulation every node's
+ * entry for member X points at the same blob.
+ */
+#include "gossip/members.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/hash.h"
+
+#define MTAB_SEED 0x6d656d62657273ULL
+
+void
+mtab_init(struct mtab *t, struct intern *pool, uint32_t max)
+{
+	memset(t, 0, sizeof(*t));
+	t->pool = pool;
+	t->max = max;
+	t->free_head = MTAB_NONE;
+}
+
+void
+mtab_destroy(struct mtab *t)
+{
+	for (uint32_t i = 0; i < t->hi; i++) {
+		if (t->m[i].name) {
+			intern_put(t->pool, t->m[i].name);
+			intern_put(t->pool, t->m[i].ident);
+		}
+	}
+	free(t->m);
+	free(t->index);
+	memset(t, 0, sizeof(*t));
+}
+
+static inline uint64_t
+name_hash(const char *name, size_t len)
+{
+	return hash64(name, len, MTAB_SEED);
+}
+
+uint32_t
+mtab_find(const struct mtab *t, const char *name, size_t len)
+{
+	uint32_t mask, i;
+
+	if (!t->index_cap)
+		return MTAB_NONE;
+	mask = t->index_cap - 1;
+	i = (uint32_t)name_hash(name, len) & mask;
+	for (;;) {
+		uint32_t v = t->index[i];
+		const struct istr *n;
+
+		if (v == 0)
+			return MTAB_NONE;
+		n = t->m[v - 1].name;
+		if (n->len == len && memcmp(n->data, name, len) == 0)
+			return v - 1;
+		i = (i + 1) & mask;
+	}
+}
+
+static void
+index_insert(uint32_t *index, uint32_t cap, uint64_t h, uint32_t slot)
+{
+	uint32_t mask = cap - 1, i = (uint32_t)h & mask;
+
+	while (index[i])
+		i = (i + 1) & mask;
+	index[i] = slot + 1;
+}
+
+static int
+index_grow(struct mtab *t)
+{
+	uint32_t cap = t->index_cap ? t->index_cap * 2 : 16;
+	uint32_t *idx = calloc(cap, sizeof(*idx));
+
+	if (!idx)
+		return ERR_NOMEM;
+	for (uint32_t i = 0; i < t->hi; i++) {
+		const struct istr *n = t->m[i].name;
+
+		if (n)
+			index_insert(idx, cap, name_hash(n->data, n->len), i);
+	}
+	free(t->index);
+	t->index = idx;
+	t->index_cap = cap;
+	return 0;
+}
+
+static void
+index_remove(struct mtab *t, uint32_t slot)
+{
+	uint32_t mask = t->index_cap - 1;
+	const struct istr *n = t->m[slot].name;
+	uint32_t i = (uint32_t)name_hash(n->data, n->len) & mask;
+
+	while (t->index[i] != slot + 1) {
+		assert(t->index[i] != 0);
+		i = (i + 1) & mask;
+	}
+	/* Backward-shift deletion: walk the rest of the cluster and pull back
+	 * every entry whose home does not lie cyclically in (i, j]. */
+	for (uint32_t j = i;;) {
+		uint32_t k;
+		const struct istr *jn;
+
+		j = (j + 1) & mask;
+		if (t->index[j] == 0)
+			break;
+		jn = t->m[t->index[j] - 1].name;
+		k = (uint32_t)name_hash(jn->data, jn->len) & mask;
+		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+			t->index[i] = t->index[j];
+			i = j;
+		}
+	}
+	t->index[i] = 0;
+}
+
+uint32_t
+mtab_add(struct mtab *t, const char *name, size_t len, int *err)
+{
+	struct member *e;
+	uint32_t slot;
+
+	if (t->used >= t->max) {
+		*err = ERR_FULL;
+		return MTAB_NONE;
+	}
+	if ((uint64_t)(t->used + 1) * 10 > (uint64_t)t->index_cap * 7) {
+		if (index_grow(t)) {
+			*err = ERR_NOMEM;
+			return MTAB_NONE;
+		}
+	}
+	if (t->free_head != MTAB_NONE) {
+		slot = t->free_head;
+		t->free_head = (uint32_t)t->m[slot].boot;
+	} else {
+		if (t->hi == t->cap) {
+			uint32_t cap = t->cap ? t->cap * 2 : 8;
+			struct member *m = realloc(t->m, cap * sizeof(*m));
+
+			if (!m) {
+				*err = ERR_NOMEM;
+				return MTAB_NONE;
+			}
+			t->m = m;
+			t->cap = cap;
+		}
+		slot = t->hi++;
+	}
+	e = &t->m[slot];
+	memset(e, 0, sizeof(*e));
+	e->name = intern_get(t->pool, name, len);
+	if (!e->name) {
+		e->boot = t->free_head;
+		t->free_head = slot;
+		*err = ERR_NOMEM;
+		return MTAB_NONE;
+	}
+	index_insert(t->index, t->index_cap, name_hash(name, len), slot);
+	t->used++;
+	t->count[0]++; /* a new entry starts alive (state 0) */
+	return slot;
+}
+
+void
+mtab_remove(struct mtab *t, uint32_t slot)
+{
+	struct member *e = &t->m[slot];
+
+	assert(mtab_in_use(t, slot));
+	index_remove(t, slot);
+	t->count[e->state]--;
+	t->used--;
+	intern_put(t->pool, e->name);
+	intern_put(t->pool, e->ident);
+	memset(e, 0, sizeof(*e));
+	e->boot = t->free_head;
+	t->free_head = slot;
+}
+
+void
+mtab_set_state(struct mtab *t, uint32_t slot, uint8_t state)
+{
+	struct member *e = &t->m[slot];
+
+	assert(state < 4);
+	t->count[e->state]--;
+	e->state = state;
+	t->count[state]++;
+}
+
+struct istr *
+mtab_ident(struct mtab *t, const struct addr *a, const uint8_t *meta,
+	   size_t meta_len)
+{
+	uint8_t blob[1 + ADDR_WIRE_MAX + 512];
+	int n = addr_encode(a, blob + 1);
+
+	if (n < 0)
+		n = 0;
+	if (meta_len > 512)
+		return NULL;
+	blob[0] = (uint8_t)n;
+	if (meta_len)
+		memcpy(blob + 1 + n, meta, meta_len);
+	return intern_get(t->pool, blob, 1 + (size_t)n + meta_len);
+}
+
+void
+mtab_ident_addr(const struct istr *ident, struct addr *a)
+{
+	const uint8_t *p;
+
+	if (!ident || ident->len < 1) {
+		memset(a, 0, sizeof(*a));
+		return;
+	}
+	p = (const uint8_t *)ident->data;
+	if (addr_decode(a, p + 1, p[0]))
+		memset(a, 0, sizeof(*a));
+}
+
+const uint8_t *
+mtab_ident_meta(const struct istr *ident, size_t *len)
+{
+	const uint8_t *p;
+
+	if (!ident || ident->len < 1) {
+		*len = 0;
+		return NULL;
+	}
+	p = (const uint8_t *)ident->data;
+	*len = ident->len - 1 - p[0];
+	return p + 1 + p[0];
+}
+
+size_t
+mtab_memory(const struct mtab *t)
+{
+	return (size_t)t->cap * sizeof(struct member) +
+	       (size_t)t->index_cap * sizeof(uint32_t);
+}

@@ -1,0 +1,2441 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gossip/swim.c — SWIM membership with the Lifeguard extensions.
+ *
+ * The protocol
+ * ------------
+ * Every protocol period a node probes one member, walking a shuffled list
+ * round-robin (re-shuffled at the end of every pass; newcomers are swapped
+ * into a random position). A probe is a ping; if no ack arrives within the
+ * probe timeout, the node asks k random members to ping the target for it
+ * (ping-req). Helpers that cannot reach the target within a probe timeout
+ * answer with a nack. If by the end of the period no ack has come back,
+ * directly or relayed, the target is suspected.
+ *
+ * A suspicion is gossiped. The suspect refutes it by raising its
+ * incarnation number and gossiping that it is alive; otherwise, when its
+ * suspicion timeout runs out, the suspecting node declares it dead. The
+ * incarnation starts at the node's start time, so a node that restarts
+ * outranks every rumour about its previous life.
+ *
+ * Lifeguard (Dadgar et al., 2018) adds three things, all here:
+ *   - local health: a score raised by failed probes with missing nacks and
+ *     by refuting, lowered by successful probes. It multiplies our own probe
+ *     interval and probe timeout, so a node that is itself slow (and would
+ *     otherwise accuse healthy members) backs off;
+ *   - dynamic suspicion: the timeout starts at max = SuspicionMaxTimeoutMult
+ *     x min and shrinks toward min = SuspicionMult x log10(N) x interval as
+ *     independent members confirm the suspicion;
+ *   - buddy system: a ping to a suspect carries the suspicion, so a live
+ *     suspect learns of it from its first probe and refutes at once.
+ *
+ * Dissemination and anti-entropy
+ * ------------------------------
+ * Membership updates ride on every datagram we send (gossip/dissem.h), each
+ * retransmitted RetransmitMult x ceil(log10(N+1)) times; a gossip loop also
+ * sends queued updates to a few random members (and to recently dead ones,
+ * so they may refute) every gossip interval. A periodic push-pull over a
+ * stream exchanges the full member table and the application's state blob
+ * with one random member, at an interval that grows with the cluster above
+ * 32 nodes (memberlist's pushPullScale). Join is a push-pull with a seed.
+ * Serf's layer is here too: failed members are retried every reconnect
+ * interval (with probability failed/alive), which is how two halves of a
+ * healed partition find each other, and failed and left members are reaped
+ * after a configurable time.
+ *
+ * Precedence (the merge rules every update goes through)
+ * ----------------------------------------------------
+ *   alive(i)   beats any state of incarnation < i; for a suspect it is a
+ *              refutation; for a failed or left member it is a rejoin. An
+ *              alive for a live member from another address is a name
+ *              conflict and is refused.
+ *   suspect(i) applies to an alive member with incarnation <= i; for a
+ *              member already suspected it is a confirmation (counted once
+ *              per accuser). About ourselves: refute.
+ *   dead(i)    applies to an alive or suspect member with incarnation
+ *              <= i; left(i) also turns failed into left (force-leave).
+ *              About ourselves: refute, unless we are leaving.
+ * A remote table merged by push-pull is read the same way, except that a
+ * remote "dead" only makes us suspect (the member gets its chance to
+ * refute), as memberlist does.
+ *
+ * Safety of input
+ * ---------------
+ * A packet is opened (core/crypto), its header checked against replay (a
+ * 64-packet window per sender and boot; unknown senders must be within the
+ * clock-skew bound), then decoded twice: a first pass validates every
+ * message, and only a packet that is valid as a whole is applied. A bad
+ * packet therefore changes nothing but a drop counter.
+ *
+ * Purity: no clocks, no I/O, no globals. Time comes in as now_ms, random
+ * choices come from s->rng (seeded from the config), nonces from the
+ * runtime's callback or from s->nonce_rng, a separate stream, so that the
+ * number of packets sent does not shift the protocol's random choices.
+ */
+#include "gossip/swim.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/codec.h"
+#include "core/err.h"
+#include "core/hash.h"
+#include "core/rng.h"
+#include "gossip/dissem.h"
+#include "gossip/members.h"
+#include "gossip/wire.h"
+
+#define SUSP_WHO_MAX 8
+#define RELAY_MAX 64
+#define STREAMS_MAX 32
+#define SEEDS_MAX 16
+#define EV_MAX 65536
+#define SCRATCH_KEEP (64u << 10)
+#define OUT_KEEP (256u << 10)
+#define DGRAM_MAX 65535
+
+enum stream_purpose {
+	SP_JOIN = 1,
+	SP_PUSHPULL = 2,
+	SP_RECONNECT = 3,
+};
+
+struct susp {
+	uint32_t slot;
+	uint32_t k;	/* confirmations that shrink the timeout fully */
+	uint32_t n;	/* independent confirmations so far */
+	uint32_t nwho;
+	uint64_t inc;
+	uint64_t start_ms, min_ms, max_ms, deadline_ms;
+	struct istr *who[SUSP_WHO_MAX]; /* accusers; who[0] is the first */
+};
+
+struct relay {
+	uint64_t seq;	  /* the seq of our ping to the target */
+	uint64_t req_seq; /* the requester's seq */
+	uint64_t nack_at_ms;
+	struct addr req_addr;
+	bool want_nack;
+};
+
+struct pending_stream {
+	uint32_t id;
+	uint8_t purpose;
+	uint64_t expire_ms;
+	struct addr to;
+};
+
+struct probe {
+	bool active;
+	bool acked;
+	bool indirect_sent;
+	struct istr *target; /* reference held while probing */
+	uint64_t seq;
+	uint64_t start_ms, timeout_at_ms, end_at_ms;
+	uint32_t nacks_expected, nacks;
+};
+
+struct outq_item {
+	uint8_t kind;
+	uint32_t stream_id;
+	struct addr to;
+	size_t off, len;
+};
+
+struct swim {
+	struct swim_config cfg;
+	struct swim_env env;
+	struct swim_app app;
+	struct rng rng;
+	struct rng nonce_rng;
+	struct mtab tab;
+	struct dissem q;
+	uint32_t self;
+	size_t name_len;
+	size_t label_len;
+	uint64_t boot;	   /* our replay boot id */
+	uint32_t seq;	   /* our datagram sequence */
+	uint64_t ping_seq; /* our ping sequence */
+	uint64_t last_now;
+	uint64_t epoch_ms; /* origin of member.changed_ds */
+	unsigned awareness;
+	uint64_t digest;
+
+	uint32_t *probe;
+	uint32_t probe_n, probe_cap, probe_idx;
+	struct probe pr;
+	uint64_t probe_next_ms;
+
+	uint64_t gossip_next_ms;
+	uint64_t pushpull_next_ms;
+	uint64_t reconnect_next_ms;
+	uint64_t reap_next_ms;
+
+	struct susp *susp;
+	uint32_t nsusp, susp_cap;
+
+	struct relay relays[RELAY_MAX];
+	uint32_t nrelay;
+
+	struct pending_stream streams[STREAMS_MAX];
+	uint32_t nstreams;
+	uint32_t next_stream_id;
+
+	struct addr seeds[SEEDS_MAX];
+	uint32_t nseeds;
+	bool joining, joined;
+	uint32_t join_attempts, join_pending;
+	uint64_t join_next_ms;
+
+	bool leaving, stopped;
+	uint64_t leave_deadline_ms;
+
+	struct outq_item *out;
+	uint32_t nout, out_head, out_cap;
+	struct buf outdata;
+
+	struct swim_event *ev;
+	uint32_t ev_head, ev_n, ev_cap;
+	uint64_t ev_dropped;
+
+	struct buf scratch;
+	struct swim_stats st;
+};
+
+/* ---- names ---- */
+
+const char *
+swim_state_name(enum swim_state st)
+{
+	switch (st) {
+	case SWIM_ALIVE:
+		return "alive";
+	case SWIM_SUSPECT:
+		return "suspect";
+	case SWIM_DEAD:
+		return "failed";
+	case SWIM_LEFT:
+		return "left";
+	}
+	return "unknown";
+}
+
+const char *
+swim_event_name(enum swim_event_kind kind)
+{
+	switch (kind) {
+	case SWIM_EV_JOIN:
+		return "member-join";
+	case SWIM_EV_UPDATE:
+		return "member-update";
+	case SWIM_EV_SUSPECT:
+		return "member-suspect";
+	case SWIM_EV_ALIVE:
+		return "member-alive";
+	case SWIM_EV_FAILED:
+		return "member-failed";
+	case SWIM_EV_LEFT:
+		return "member-leave";
+	case SWIM_EV_REAP:
+		return "member-reap";
+	case SWIM_EV_CONFLICT:
+		return "name-conflict";
+	case SWIM_EV_JOINED:
+		return "joined";
+	case SWIM_EV_JOIN_FAILED:
+		return "join-failed";
+	case SWIM_EV_REFUTED:
+		return "refuted";
+	case SWIM_EV_LEAVE_DONE:
+		return "leave-done";
+	}
+	return "unknown";
+}
+
+const char *
+swim_drop_name(enum swim_drop d)
+{
+	static const char *const names[SWIM_DROP__N] = {
+		[SWIM_DROP_TRUNC] = "truncated",
+		[SWIM_DROP_VERSION] = "version",
+		[SWIM_DROP_PLAIN] = "unencrypted",
+		[SWIM_DROP_NOKEY] = "unknown_key",
+		[SWIM_DROP_AUTH] = "auth_failed",
+		[SWIM_DROP_DECODE] = "malformed",
+		[SWIM_DROP_REPLAY] = "replayed",
+		[SWIM_DROP_STALE] = "stale",
+		[SWIM_DROP_SKEW] = "clock_skew",
+		[SWIM_DROP_SELF] = "from_self",
+		[SWIM_DROP_TOOBIG] = "too_big",
+		[SWIM_DROP_FULL] = "table_full",
+		[SWIM_DROP_STOPPED] = "stopped",
+	};
+
+	if ((unsigned)d >= SWIM_DROP__N)
+		return "unknown";
+	return names[d];
+}
+
+bool
+swim_name_valid(const char *name, size_t len)
+{
+	if (!name || len == 0 || len > SWIM_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* ---- small helpers ---- */
+
+static inline struct member *
+mem(struct swim *s, uint32_t slot)
+{
+	return &s->tab.m[slot];
+}
+
+static inline uint64_t
+scaled(const struct swim *s, uint64_t t_ms)
+{
+	return t_ms * (s->awareness + 1);
+}
+
+static void
+awareness_add(struct swim *s, int delta)
+{
+	int v = (int)s->awareness + delta;
+	int max = (int)s->cfg.prof.awareness_max_mult - 1;
+
+	if (v < 0)
+		v = 0;
+	if (v > max)
+		v = max;
+	s->awareness = (unsigned)v;
+}
+
+static uint32_t
+now_ds(const struct swim *s, uint64_t now)
+{
+	uint64_t d = (now - s->epoch_ms) / 100;
+
+	return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+static uint64_t
+age_ms(const struct swim *s, const struct member *e, uint64_t now)
+{
+	uint64_t changed = s->epoch_ms + (uint64_t)e->changed_ds * 100;
+
+	return now > changed ? now - changed : 0;
+}
+
+static uint64_t
+member_hash(const struct member *e)
+{
+	return hash64(e->name->data, e->name->len,
+		      e->inc * 4 + e->state + 0x5157494dULL);
+}
+
+static void
+digest_out(struct swim *s, uint32_t slot)
+{
+	s->digest -= member_hash(mem(s, slot));
+}
+
+static void
+digest_in(struct swim *s, uint32_t slot)
+{
+	s->digest += member_hash(mem(s, slot));
+}
+
+/* Members that count as "the cluster" for the protocol's formulas. */
+static uint32_t
+cluster_size(const struct swim *s)
+{
+	return s->tab.count[SWIM_ALIVE] + s->tab.count[SWIM_SUSPECT] +
+	       s->tab.count[SWIM_DEAD];
+}
+
+static uint32_t
+retransmit_limit(const struct swim *s)
+{
+	double n = (double)cluster_size(s);
+	uint32_t m = s->cfg.prof.retransmit_mult *
+		     (uint32_t)ceil(log10(n + 1.0));
+
+	return m ? m : 1;
+}
+
+static void
+copy_name(char *dst, const char *src, size_t n)
+{
+	if (n > SWIM_NAME_MAX)
+		n = SWIM_NAME_MAX;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* ---- events ---- */
+
+static void
+push_event(struct swim *s, enum swim_event_kind kind, uint64_t now,
+	   const char *name, size_t name_len, const struct addr *addr,
+	   uint64_t inc, enum swim_state st)
+{
+	struct swim_event *e;
+	struct log_rec r;
+
+	if (s->ev_n == s->ev_cap) {
+		uint32_t cap = s->ev_cap ? s->ev_cap * 2 : 16;
+		struct swim_event *ev = NULL;
+
+		if (cap <= EV_MAX)
+			ev = malloc(cap * sizeof(*ev));
+		if (!ev) {
+			/* Full or no memory: drop the oldest. */
+			s->ev_head = (s->ev_head + 1) % s->ev_cap;
+			s->ev_n--;
+			s->ev_dropped++;
+		} else {
+			for (uint32_t i = 0; i < s->ev_n; i++)
+				ev[i] = s->ev[(s->ev_head + i) % s->ev_cap];
+			free(s->ev);
+			s->ev = ev;
+			s->ev_cap = cap;
+			s->ev_head = 0;
+		}
+	}
+	e = &s->ev[(s->ev_head + s->ev_n) % s->ev_cap];
+	s->ev_n++;
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->time_ms = now;
+	copy_name(e->name, name, name_len);
+	if (addr)
+		e->addr = *addr;
+	e->incarnation = inc;
+	e->state = st;
+
+	if (log_begin(&r, s->env.log,
+		      kind == SWIM_EV_CONFLICT ? LOG_WARN : LOG_INFO,
+		      swim_event_name(kind))) {
+		char a[ADDR_STR_MAX];
+
+		log_str(&r, "node", e->name);
+		if (addr && addr->family) {
+			addr_format(addr, a, sizeof(a));
+			log_str(&r, "addr", a);
+		}
+		log_u64(&r, "inc", inc);
+		log_end(&r);
+	}
+}
+
+static void
+member_event(struct swim *s, enum swim_event_kind kind, uint64_t now,
+	     uint32_t slot)
+{
+	struct member *e = mem(s, slot);
+	struct addr a;
+
+	mtab_ident_addr(e->ident, &a);
+	push_event(s, kind, now, e->name->data, e->name->len, &a, e->inc,
+		   (enum swim_state)e->state);
+}
+
+bool
+swim_pop_event(struct swim *s, struct swim_event *ev)
+{
+	if (!s->ev_n)
+		return false;
+	*ev = s->ev[s->ev_head];
+	s->ev_head = (s->ev_head + 1) % s->ev_cap;
+	s->ev_n--;
+	return true;
+}
+
+/* ---- outbox ---- */
+
+static struct outq_item *
+out_push(struct swim *s)
+{
+	if (s->out_head == s->nout) {
+		s->out_head = 0;
+		s->nout = 0;
+		if (s->outdata.cap > OUT_KEEP)
+			buf_release(&s->outdata);
+		buf_reset(&s->outdata);
+	}
+	if (s->nout == s->out_cap) {
+		uint32_t cap = s->out_cap ? s->out_cap * 2 : 8;
+		struct outq_item *o = realloc(s->out, cap * sizeof(*o));
+
+		if (!o)
+			return NULL;
+		s->out = o;
+		s->out_cap = cap;
+	}
+	return &s->out[s->nout++];
+}
+
+bool
+swim_pop_out(struct swim *s, struct swim_out *o)
+{
+	const struct outq_item *it;
+
+	if (s->out_head == s->nout)
+		return false;
+	it = &s->out[s->out_head++];
+	o->kind = (enum swim_out_kind)it->kind;
+	o->stream_id = it->stream_id;
+	o->to = it->to;
+	o->data = s->outdata.data + it->off;
+	o->len = it->len;
+	return true;
+}
+
+static void
+make_nonce(struct swim *s, uint8_t n[CRYPTO_NONCE_LEN])
+{
+	if (s->env.nonce)
+		s->env.nonce(s->env.nonce_ctx, n);
+	else
+		rng_fill(&s->nonce_rng, n, CRYPTO_NONCE_LEN);
+}
+
+/* Seal the plaintext in s->scratch into the outbox. */
+static int
+seal_out(struct swim *s, enum swim_out_kind kind, uint32_t stream_id,
+	 const struct addr *to)
+{
+	uint8_t nonce[CRYPTO_NONCE_LEN];
+	size_t need = s->scratch.len + CRYPTO_OVERHEAD, len = 0;
+	struct outq_item *it;
+	uint8_t *dst;
+	size_t off;
+	int rc = 0;
+
+	it = out_push(s);
+	if (!it)
+		return ERR_NOMEM;
+	off = s->outdata.len;
+	dst = buf_extend(&s->outdata, need, &rc);
+	if (!dst) {
+		s->nout--;
+		return rc;
+	}
+	make_nonce(s, nonce);
+	rc = crypto_seal(s->env.keyring, s->cfg.cluster, s->label_len, nonce,
+			 s->scratch.data, s->scratch.len, dst, need, &len);
+	if (rc) {
+		buf_truncate(&s->outdata, off);
+		s->nout--;
+		return rc;
+	}
+	buf_truncate(&s->outdata, off + len);
+	it->kind = (uint8_t)kind;
+	it->stream_id = stream_id;
+	if (to)
+		it->to = *to;
+	else
+		memset(&it->to, 0, sizeof(it->to));
+	it->off = off;
+	it->len = len;
+	if (s->scratch.cap > SCRATCH_KEEP)
+		buf_release(&s->scratch);
+	return 0;
+}
+
+static void
+next_hdr(struct swim *s, struct wire_hdr *h, uint64_t now)
+{
+	if (s->seq == UINT32_MAX) {
+		/* A new replay epoch rather than a wrapped counter. */
+		s->boot++;
+		s->seq = 0;
+	}
+	h->version = WIRE_VERSION;
+	h->sender = s->cfg.name;
+	h->sender_len = (uint32_t)s->name_len;
+	h->boot = s->boot;
+	h->seq = ++s->seq;
+	h->ts_ms = now;
+}
+
+/* ---- piggyback ---- */
+
+struct fill_ctx {
+	struct swim *s;
+	struct wire_dgram *d;
+};
+
+static size_t
+fill_room(void *ctx)
+{
+	struct fill_ctx *f = ctx;
+
+	return wire_dgram_room(f->d);
+}
+
+/* The message that announces the current state of member e. */
+static void
+member_msg(struct swim *s, const struct member *e, const struct istr *from,
+	   struct wire_msg *m)
+{
+	size_t meta_len;
+
+	memset(m, 0, sizeof(*m));
+	m->inc = e->inc;
+	m->node = e->name->data;
+	m->node_len = e->name->len;
+	switch (e->state) {
+	case SWIM_ALIVE:
+		m->type = WIRE_ALIVE;
+		mtab_ident_addr(e->ident, &m->addr);
+		m->data = mtab_ident_meta(e->ident, &meta_len);
+		m->data_len = (uint32_t)meta_len;
+		return;
+	case SWIM_SUSPECT:
+		m->type = WIRE_SUSPECT;
+		break;
+	default:
+		m->type = WIRE_DEAD;
+		m->left = e->state == SWIM_LEFT;
+		break;
+	}
+	if (from) {
+		m->from = from->data;
+		m->from_len = from->len;
+	} else if (e->state == SWIM_LEFT) {
+		m->from = e->name->data;
+		m->from_len = e->name->len;
+	} else {
+		m->from = s->cfg.name;
+		m->from_len = (uint32_t)s->name_len;
+	}
+}
+
+static int
+fill_emit(void *ctx, const struct dissem_item *it)
+{
+	struct fill_ctx *f = ctx;
+	struct swim *s = f->s;
+	struct wire_msg m;
+
+	if (it->kind == DISSEM_MEMBER) {
+		if (!mtab_in_use(&s->tab, it->slot))
+			return ERR_NOENT;
+		member_msg(s, mem(s, it->slot), it->from, &m);
+	} else {
+		memset(&m, 0, sizeof(m));
+		m.type = WIRE_USER;
+		m.data = it->data;
+		m.data_len = it->len;
+	}
+	return wire_dgram_add(f->d, &m);
+}
+
+static uint32_t
+member_msg_size(const struct member *e)
+{
+	size_t meta_len = 0;
+
+	mtab_ident_meta(e->ident, &meta_len);
+	return (uint32_t)(40 + 2 * e->name->len + ADDR_WIRE_MAX + meta_len +
+			  SWIM_NAME_MAX);
+}
+
+/* Queue a broadcast of member slot's current state. */
+static void
+announce(struct swim *s, uint32_t slot, struct istr *from)
+{
+	if (dissem_member(&s->q, slot, from, member_msg_size(mem(s, slot))))
+		s->st.broadcasts_dropped++;
+}
+
+/* Build and seal one datagram: the given messages first, then piggybacked
+ * broadcasts when `piggyback`. Returns the number of messages sent (0: no
+ * datagram was made). */
+static unsigned
+send_dgram(struct swim *s, uint64_t now, const struct addr *to,
+	   const struct wire_msg *msgs, unsigned nmsgs, bool piggyback)
+{
+	size_t budget = s->cfg.prof.udp_payload_max -
+			keyring_overhead(s->env.keyring);
+	struct wire_dgram d;
+	struct wire_hdr h;
+	unsigned n;
+
+	if (!to || !to->family)
+		return 0;
+	next_hdr(s, &h, now);
+	if (wire_dgram_begin(&d, &s->scratch, budget, &h))
+		return 0;
+	for (unsigned i = 0; i < nmsgs; i++)
+		wire_dgram_add(&d, &msgs[i]);
+	if (piggyback) {
+		struct fill_ctx f = { s, &d };
+
+		dissem_fill(&s->q, retransmit_limit(s), fill_room, fill_emit,
+			    &f);
+	}
+	n = wire_dgram_end(&d);
+	if (n == 0)
+		return 0;
+	if (seal_out(s, SWIM_OUT_DGRAM, 0, to))
+		return 0;
+	s->st.dgrams_out++;
+	s->st.bytes_out += s->out[s->nout - 1].len;
+	s->st.msgs_out += n;
+	return n;
+}
+
+/* ---- suspicion ---- */
+
+static struct susp *
+susp_find(struct swim *s, uint32_t slot)
+{
+	for (uint32_t i = 0; i < s->nsusp; i++)
+		if (s->susp[i].slot == slot)
+			return &s->susp[i];
+	return NULL;
+}
+
+static void
+susp_remove(struct swim *s, uint32_t slot)
+{
+	for (uint32_t i = 0; i < s->nsusp; i++) {
+		if (s->susp[i].slot != slot)
+			continue;
+		for (uint32_t k = 0; k < s->susp[i].nwho; k++)
+			intern_put(s->env.pool, s->susp[i].who[k]);
+		s->susp[i] = s->susp[--s->nsusp];
+		return;
+	}
+}
+
+static uint64_t
+susp_timeout(const struct susp *sp)
+{
+	double frac, raw;
+
+	if (sp->k < 1)
+		return sp->min_ms;
+	frac = log((double)sp->n + 1.0) / log((double)sp->k + 1.0);
+	raw = (double)sp->max_ms - frac * (double)(sp->max_ms - sp->min_ms);
+	if (raw < (double)sp->min_ms)
+		return sp->min_ms;
+	return (uint64_t)floor(raw);
+}
+
+static void
+susp_start(struct swim *s, uint64_t now, uint32_t slot, struct istr *from)
+{
+	const struct profile *p = &s->cfg.prof;
+	uint32_t n = s->tab.count[SWIM_ALIVE] + s->tab.count[SWIM_SUSPECT];
+	double scale = log10(n > 1 ? (double)n : 1.0);
+	struct susp *sp;
+	uint32_t k;
+
+	if (scale < 1.0)
+		scale = 1.0;
+	k = p->suspicion_mult > 2 ? p->suspicion_mult - 2 : 0;
+	if (n < 2 || n - 2 < k)
+		k = 0;
+	if (k > SUSP_WHO_MAX - 1)
+		k = SUSP_WHO_MAX - 1;
+	susp_remove(s, slot);
+	if (s->nsusp == s->susp_cap) {
+		uint32_t cap = s->susp_cap ? s->susp_cap * 2 : 4;
+		struct susp *ns = realloc(s->susp, cap * sizeof(*ns));
+
+		if (!ns)
+			return; /* the member stays suspect until refuted */
+		s->susp = ns;
+		s->susp_cap = cap;
+	}
+	sp = &s->susp[s->nsusp++];
+	memset(sp, 0, sizeof(*sp));
+	sp->slot = slot;
+	sp->k = k;
+	sp->inc = mem(s, slot)->inc;
+	sp->start_ms = now;
+	sp->min_ms = (uint64_t)((double)p->suspicion_mult * scale *
+				(double)p->probe_interval_ms);
+	sp->max_ms = sp->min_ms * p->suspicion_max_timeout_mult;
+	sp->who[0] = intern_ref(from);
+	sp->nwho = 1;
+	sp->deadline_ms = now + susp_timeout(sp);
+}
+
+/* Count a confirmation; true if it was new (and should be re-gossiped). */
+static bool
+susp_confirm(struct susp *sp, struct istr *from)
+{
+	if (sp->n >= sp->k)
+		return false;
+	for (uint32_t i = 0; i < sp->nwho; i++)
+		if (sp->who[i] == from)
+			return false;
+	if (sp->nwho >= SUSP_WHO_MAX)
+		return false;
+	sp->who[sp->nwho++] = intern_ref(from);
+	sp->n++;
+	sp->deadline_ms = sp->start_ms + susp_timeout(sp);
+	return true;
+}
+
+/* ---- probe order ---- */
+
+static void
+probe_insert(struct swim *s, uint32_t slot)
+{
+	uint32_t j;
+
+	if (s->probe_n == s->probe_cap) {
+		uint32_t cap = s->probe_cap ? s->probe_cap * 2 : 8;
+		uint32_t *p = realloc(s->probe, cap * sizeof(*p));
+
+		if (!p)
+			return; /* it joins the list at the next rebuild */
+		s->probe = p;
+		s->probe_cap = cap;
+	}
+	s->probe[s->probe_n] = slot;
+	j = (uint32_t)rng_below(&s->rng, (uint64_t)s->probe_n + 1);
+	s->probe[s->probe_n] = s->probe[j];
+	s->probe[j] = slot;
+	s->probe_n++;
+}
+
+static void
+probe_rebuild(struct swim *s)
+{
+	uint32_t n = 0;
+
+	if (s->probe_cap < s->tab.used) {
+		uint32_t *p = realloc(s->probe, s->tab.used * sizeof(*p));
+
+		if (!p)
+			return;
+		s->probe = p;
+		s->probe_cap = s->tab.used;
+	}
+	for (uint32_t i = 0; i < s->tab.hi; i++) {
+		const struct member *e = &s->tab.m[i];
+
+		if (e->name && i != s->self &&
+		    (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT))
+			s->probe[n++] = i;
+	}
+	s->probe_n = n;
+	rng_shuffle_u32(&s->rng, s->probe, n);
+	s->probe_idx = 0;
+}
+
+static uint32_t
+probe_pick(struct swim *s)
+{
+	for (uint32_t tries = 0; tries <= s->probe_n + 1; tries++) {
+		uint32_t slot;
+		const struct member *e;
+
+		if (s->probe_idx >= s->probe_n) {
+			probe_rebuild(s);
+			if (s->probe_n == 0)
+				return MTAB_NONE;
+		}
+		slot = s->probe[s->probe_idx++];
+		if (!mtab_in_use(&s->tab, slot) || slot == s->self)
+			continue;
+		e = &s->tab.m[slot];
+		if (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT)
+			return slot;
+	}
+	return MTAB_NONE;
+}
+
+/* ---- random members ---- */
+
+enum pick_filter {
+	PICK_ALIVE,	     /* alive only */
+	PICK_LIVE,	     /* alive or suspect */
+	PICK_GOSSIP,	     /* alive, suspect, or recently dead */
+	PICK_DEAD,	     /* failed (not left) */
+};
+
+static bool
+pick_ok(const struct swim *s, uint32_t slot, enum pick_filter f,
+	uint32_t exclude, uint64_t now)
+{
+	const struct member *e;
+
+	if (!mtab_in_use(&s->tab, slot) || slot == s->self || slot == exclude)
+		return false;
+	e = &s->tab.m[slot];
+	switch (f) {
+	case PICK_ALIVE:
+		return e->state == SWIM_ALIVE;
+	case PICK_LIVE:
+		return e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT;
+	case PICK_GOSSIP:
+		if (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT)
+			return true;
+		return e->state == SWIM_DEAD &&
+		       age_ms(s, e, now) < s->cfg.prof.gossip_to_dead_ms;
+	case PICK_DEAD:
+		return e->state == SWIM_DEAD;
+	}
+	return false;
+}
+
+/* Up to k distinct random members passing the filter. Rejection sampling
+ * when candidates are plentiful, reservoir sampling over the table when
+ * they are sparse. */
+static unsigned
+pick_random(struct swim *s, unsigned k, enum pick_filter f, uint32_t exclude,
+	    uint64_t now, uint32_t *out)
+{
+	unsigned found = 0;
+	uint32_t hi = s->tab.hi;
+	uint32_t cand;
+
+	if (k == 0 || hi == 0)
+		return 0;
+	switch (f) {
+	case PICK_ALIVE:
+		cand = s->tab.count[SWIM_ALIVE];
+		break;
+	case PICK_DEAD:
+		cand = s->tab.count[SWIM_DEAD];
+		break;
+	default:
+		cand = s->tab.count[SWIM_ALIVE] + s->tab.count[SWIM_SUSPECT] +
+		       s->tab.count[SWIM_DEAD];
+		break;
+	}
+	if ((uint64_t)cand * 4 >= hi && hi > 16) {
+		for (unsigned tries = 0; tries < 8 * k + 32 && found < k;
+		     tries++) {
+			uint32_t slot = (uint32_t)rng_below(&s->rng, hi);
+			bool dup = false;
+
+			if (!pick_ok(s, slot, f, exclude, now))
+				continue;
+			for (unsigned i = 0; i < found; i++)
+				dup |= out[i] == slot;
+			if (!dup)
+				out[found++] = slot;
+		}
+		if (found == k)
+			return found;
+		found = 0;
+	}
+	{
+		uint64_t seen = 0;
+
+		for (uint32_t slot = 0; slot < hi; slot++) {
+			if (!pick_ok(s, slot, f, exclude, now))
+				continue;
+			seen++;
+			if (found < k) {
+				out[found++] = slot;
+			} else {
+				uint64_t j = rng_below(&s->rng, seen);
+
+				if (j < k)
+					out[j] = slot;
+			}
+		}
+	}
+	return found;
+}
+
+/* ---- state changes ---- */
+
+static void
+set_changed(struct swim *s, uint32_t slot, uint64_t now)
+{
+	mem(s, slot)->changed_ds = now_ds(s, now);
+}
+
+static void
+refute(struct swim *s, uint64_t now, uint64_t accused)
+{
+	struct member *me = mem(s, s->self);
+
+	digest_out(s, s->self);
+	me->inc = (accused >= me->inc ? accused : me->inc) + 1;
+	digest_in(s, s->self);
+	announce(s, s->self, NULL);
+	awareness_add(s, 1);
+	s->st.refutes++;
+	member_event(s, SWIM_EV_REFUTED, now, s->self);
+}
+
+static void
+on_alive(struct swim *s, uint64_t now, const char *name, size_t len,
+	 uint64_t inc, const struct addr *addr, const uint8_t *meta,
+	 size_t meta_len)
+{
+	uint32_t slot = mtab_find(&s->tab, name, len);
+	struct member *e;
+	struct istr *ident;
+	struct addr cur;
+	uint8_t old;
+	bool same_ident;
+	int err = 0;
+
+	if (slot == MTAB_NONE) {
+		slot = mtab_add(&s->tab, name, len, &err);
+		if (slot == MTAB_NONE) {
+			if (err == ERR_FULL)
+				s->st.drops[SWIM_DROP_FULL]++;
+			return;
+		}
+		e = mem(s, slot);
+		e->ident = mtab_ident(&s->tab, addr, meta, meta_len);
+		e->inc = inc;
+		set_changed(s, slot, now);
+		digest_in(s, slot);
+		probe_insert(s, slot);
+		announce(s, slot, NULL);
+		member_event(s, SWIM_EV_JOIN, now, slot);
+		return;
+	}
+	e = mem(s, slot);
+	ident = mtab_ident(&s->tab, addr, meta, meta_len);
+	if (!ident)
+		return;
+	same_ident = ident == e->ident;
+	mtab_ident_addr(e->ident, &cur);
+
+	if (slot == s->self) {
+		if (s->leaving || inc < e->inc ||
+		    (inc == e->inc && same_ident)) {
+			intern_put(s->env.pool, ident);
+			return;
+		}
+		if (!addr_equal(addr, &cur))
+			push_event(s, SWIM_EV_CONFLICT, now, name, len, addr,
+				   inc, SWIM_ALIVE);
+		intern_put(s->env.pool, ident);
+		refute(s, now, inc);
+		return;
+	}
+	if (!addr_equal(addr, &cur) &&
+	    (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT)) {
+		/* A live member keeps its name. */
+		intern_put(s->env.pool, ident);
+		if (inc > e->inc)
+			push_event(s, SWIM_EV_CONFLICT, now, name, len, addr,
+				   inc, (enum swim_state)e->state);
+		return;
+	}
+	if (inc <= e->inc) {
+		intern_put(s->env.pool, ident);
+		return;
+	}
+	old = e->state;
+	digest_out(s, slot);
+	e->inc = inc;
+	if (!same_ident) {
+		intern_put(s->env.pool, e->ident);
+		e->ident = ident;
+	} else {
+		intern_put(s->env.pool, ident);
+	}
+	if (old != SWIM_ALIVE) {
+		mtab_set_state(&s->tab, slot, SWIM_ALIVE);
+		set_changed(s, slot, now);
+	}
+	susp_remove(s, slot);
+	digest_in(s, slot);
+	if (old == SWIM_DEAD || old == SWIM_LEFT)
+		probe_insert(s, slot);
+	announce(s, slot, NULL);
+	if (old == SWIM_DEAD || old == SWIM_LEFT)
+		member_event(s, SWIM_EV_JOIN, now, slot);
+	else if (!same_ident)
+		member_event(s, SWIM_EV_UPDATE, now, slot);
+	else if (old == SWIM_SUSPECT)
+		member_event(s, SWIM_EV_ALIVE, now, slot);
+}
+
+static void
+on_suspect(struct swim *s, uint64_t now, const char *name, size_t len,
+	   uint64_t inc, const char *from, size_t from_len)
+{
+	uint32_t slot = mtab_find(&s->tab, name, len);
+	struct member *e;
+	struct istr *who;
+
+	if (slot == MTAB_NONE)
+		return;
+	e = mem(s, slot);
+	if (inc < e->inc)
+		return;
+	if (slot == s->self) {
+		if (!s->leaving)
+			refute(s, now, inc);
+		return;
+	}
+	if (e->state == SWIM_SUSPECT) {
+		struct susp *sp = susp_find(s, slot);
+
+		who = intern_get(s->env.pool, from, from_len);
+		if (!who)
+			return;
+		if (sp && susp_confirm(sp, who))
+			announce(s, slot, who);
+		intern_put(s->env.pool, who);
+		return;
+	}
+	if (e->state != SWIM_ALIVE)
+		return;
+	who = intern_get(s->env.pool, from, from_len);
+	if (!who)
+		return;
+	digest_out(s, slot);
+	e->inc = inc;
+	mtab_set_state(&s->tab, slot, SWIM_SUSPECT);
+	set_changed(s, slot, now);
+	digest_in(s, slot);
+	susp_start(s, now, slot, who);
+	announce(s, slot, who);
+	intern_put(s->env.pool, who);
+	member_event(s, SWIM_EV_SUSPECT, now, slot);
+}
+
+static void
+on_dead(struct swim *s, uint64_t now, const char *name, size_t len,
+	uint64_t inc, const char *from, size_t from_len, bool left)
+{
+	uint32_t slot = mtab_find(&s->tab, name, len);
+	struct member *e;
+	struct istr *who;
+
+	if (slot == MTAB_NONE)
+		return;
+	e = mem(s, slot);
+	if (inc < e->inc)
+		return;
+	if (slot == s->self) {
+		if (!s->leaving)
+			refute(s, now, inc);
+		return;
+	}
+	if (e->state == SWIM_LEFT || (e->state == SWIM_DEAD && !left))
+		return;
+	who = intern_get(s->env.pool, from, from_len);
+	digest_out(s, slot);
+	e->inc = inc;
+	mtab_set_state(&s->tab, slot, left ? SWIM_LEFT : SWIM_DEAD);
+	set_changed(s, slot, now);
+	digest_in(s, slot);
+	susp_remove(s, slot);
+	announce(s, slot, who);
+	intern_put(s->env.pool, who);
+	member_event(s, left ? SWIM_EV_LEFT : SWIM_EV_FAILED, now, slot);
+}
+
+/* ---- probing ---- */
+
+static void
+probe_start(struct swim *s, uint64_t now)
+{
+	const struct profile *p = &s->cfg.prof;
+	uint32_t slot = probe_pick(s);
+	struct wire_msg m[2];
+	struct member *e;
+	struct addr to;
+	unsigned n = 1;
+
+	s->probe_next_ms = now + scaled(s, p->probe_interval_ms);
+	if (slot == MTAB_NONE)
+		return;
+	e = mem(s, slot);
+	mtab_ident_addr(e->ident, &to);
+	memset(&s->pr, 0, sizeof(s->pr));
+	s->pr.active = true;
+	s->pr.target = intern_ref(e->name);
+	s->pr.seq = ++s->ping_seq;
+	s->pr.start_ms = now;
+	s->pr.timeout_at_ms = now + scaled(s, p->probe_timeout_ms);
+	s->pr.end_at_ms = s->probe_next_ms;
+
+	memset(m, 0, sizeof(m));
+	m[0].type = WIRE_PING;
+	m[0].seq = s->pr.seq;
+	m[0].node = e->name->data;
+	m[0].node_len = e->name->len;
+	m[0].has_src = true;
+	m[0].src = s->cfg.addr;
+	m[0].from = s->cfg.name;
+	m[0].from_len = (uint32_t)s->name_len;
+	if (e->state == SWIM_SUSPECT) {
+		/* Buddy system: tell the suspect it is suspected. */
+		m[1].type = WIRE_SUSPECT;
+		m[1].inc = e->inc;
+		m[1].node = e->name->data;
+		m[1].node_len = e->name->len;
+		m[1].from = s->cfg.name;
+		m[1].from_len = (uint32_t)s->name_len;
+		n = 2;
+	}
+	s->st.probes++;
+	send_dgram(s, now, &to, m, n, true);
+}
+
+static void
+probe_indirect(struct swim *s, uint64_t now)
+{
+	const struct profile *p = &s->cfg.prof;
+	uint32_t slot, helpers[16];
+	struct wire_msg m;
+	struct addr to;
+	unsigned k;
+
+	s->pr.indirect_sent = true;
+	slot = mtab_find(&s->tab, s->pr.target->data, s->pr.target->len);
+	if (slot == MTAB_NONE)
+		return;
+	k = p->indirect_checks < 16 ? p->indirect_checks : 16;
+	k = pick_random(s, k, PICK_ALIVE, slot, now, helpers);
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_PING_REQ;
+	m.seq = s->pr.seq;
+	m.node = s->pr.target->data;
+	m.node_len = s->pr.target->len;
+	mtab_ident_addr(mem(s, slot)->ident, &m.addr);
+	m.nack = true;
+	m.has_src = true;
+	m.src = s->cfg.addr;
+	m.from = s->cfg.name;
+	m.from_len = (uint32_t)s->name_len;
+	for (unsigned i = 0; i < k; i++) {
+		mtab_ident_addr(mem(s, helpers[i])->ident, &to);
+		if (send_dgram(s, now, &to, &m, 1, true))
+			s->pr.nacks_expected++;
+	}
+	s->st.probe_indirect++;
+}
+
+static void
+probe_finish(struct swim *s, uint64_t now)
+{
+	uint32_t slot;
+
+	s->pr.active = false;
+	if (!s->pr.acked) {
+		int delta;
+
+		if (s->pr.nacks_expected > 0)
+			delta = s->pr.nacks < s->pr.nacks_expected
+					? (int)(s->pr.nacks_expected -
+						s->pr.nacks)
+					: 0;
+		else
+			delta = 1;
+		awareness_add(s, delta);
+		s->st.probe_failed++;
+		slot = mtab_find(&s->tab, s->pr.target->data,
+				 s->pr.target->len);
+		if (slot != MTAB_NONE && !s->stopped) {
+			struct member *e = mem(s, slot);
+
+			if (e->state == SWIM_ALIVE ||
+			    e->state == SWIM_SUSPECT) {
+				struct log_rec r;
+
+				if (log_begin(&r, s->env.log, LOG_DEBUG,
+					      "probe failed")) {
+					log_str(&r, "node", e->name->data);
+					log_u64(&r, "nacks", s->pr.nacks);
+					log_u64(&r, "health", s->awareness);
+					log_end(&r);
+				}
+				s->st.suspicions++;
+				on_suspect(s, now, e->name->data, e->name->len,
+					   e->inc, s->cfg.name, s->name_len);
+			}
+		}
+	}
+	intern_put(s->env.pool, s->pr.target);
+	s->pr.target = NULL;
+}
+
+/* ---- relays (we are a ping-req helper) ---- */
+
+static void
+relay_add(struct swim *s, uint64_t now, const struct wire_msg *m,
+	  const struct addr *from)
+{
+	struct wire_msg ping;
+	struct relay *r;
+
+	if (s->nrelay == RELAY_MAX) {
+		/* Forget the oldest. */
+		memmove(&s->relays[0], &s->relays[1],
+			(RELAY_MAX - 1) * sizeof(s->relays[0]));
+		s->nrelay--;
+	}
+	r = &s->relays[s->nrelay++];
+	r->seq = ++s->ping_seq;
+	r->req_seq = m->seq;
+	r->req_addr = m->has_src ? m->src : *from;
+	r->want_nack = m->nack;
+	r->nack_at_ms = now + s->cfg.prof.probe_timeout_ms;
+
+	memset(&ping, 0, sizeof(ping));
+	ping.type = WIRE_PING;
+	ping.seq = r->seq;
+	ping.node = m->node;
+	ping.node_len = m->node_len;
+	ping.has_src = true;
+	ping.src = s->cfg.addr;
+	ping.from = s->cfg.name;
+	ping.from_len = (uint32_t)s->name_len;
+	send_dgram(s, now, &m->addr, &ping, 1, true);
+}
+
+static void
+relay_del(struct swim *s, uint32_t i)
+{
+	s->relays[i] = s->relays[--s->nrelay];
+}
+
+static void
+send_seq_msg(struct swim *s, uint64_t now, const struct addr *to,
+	     enum wire_type type, uint64_t seq)
+{
+	struct wire_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.seq = seq;
+	send_dgram(s, now, to, &m, 1, true);
+}
+
+/* ---- receiving datagrams ---- */
+
+static enum swim_drop
+open_drop(int rc)
+{
+	switch (rc) {
+	case ERR_TRUNC:
+		return SWIM_DROP_TRUNC;
+	case ERR_VERSION:
+		return SWIM_DROP_VERSION;
+	case ERR_PLAIN:
+		return SWIM_DROP_PLAIN;
+	case ERR_NOKEY:
+		return SWIM_DROP_NOKEY;
+	case ERR_TOOBIG:
+		return SWIM_DROP_TOOBIG;
+	case ERR_AUTH:
+		return SWIM_DROP_AUTH;
+	default:
+		return SWIM_DROP_DECODE;
+	}
+}
+
+static void
+drop(struct swim *s, enum swim_drop why)
+{
+	s->st.drops[why]++;
+}
+
+static bool
+skew_ok(const struct swim *s, uint64_t ts, uint64_t now)
+{
+	uint64_t d = ts > now ? ts - now : now - ts;
+
+	return d <= s->cfg.prof.max_clock_skew_ms;
+}
+
+/* Replay check for a datagram header. 0 or a drop reason + 1. */
+static int
+replay_check(struct swim *s, const struct wire_hdr *h, uint64_t now)
+{
+	uint32_t slot = mtab_find(&s->tab, h->sender, h->sender_len);
+	const struct member *e;
+	uint32_t seq = (uint32_t)h->seq;
+
+	if (slot == MTAB_NONE || mem(s, slot)->boot == 0)
+		return skew_ok(s, h->ts_ms, now) ? 0 : SWIM_DROP_SKEW + 1;
+	e = mem(s, slot);
+	if (h->boot < e->boot)
+		return SWIM_DROP_STALE + 1;
+	if (h->boot > e->boot)
+		return 0;
+	if (seq > e->seq_max)
+		return 0;
+	if (e->seq_max - seq >= 64)
+		return SWIM_DROP_STALE + 1;
+	if (e->window & ((uint64_t)1 << (e->seq_max - seq)))
+		return SWIM_DROP_REPLAY + 1;
+	return 0;
+}
+
+static void
+replay_note(struct swim *s, const struct wire_hdr *h)
+{
+	uint32_t slot = mtab_find(&s->tab, h->sender, h->sender_len);
+	struct member *e;
+	uint32_t seq = (uint32_t)h->seq;
+
+	if (slot == MTAB_NONE || slot == s->self)
+		return;
+	e = mem(s, slot);
+	if (h->boot > e->boot || e->boot == 0) {
+		e->boot = h->boot;
+		e->seq_max = seq;
+		e->window = 1;
+	} else if (h->boot == e->boot) {
+		if (seq > e->seq_max) {
+			uint32_t shift = seq - e->seq_max;
+
+			e->window = shift >= 64 ? 0 : e->window << shift;
+			e->window |= 1;
+			e->seq_max = seq;
+		} else if (e->seq_max - seq < 64) {
+			e->window |= (uint64_t)1 << (e->seq_max - seq);
+		}
+	}
+}
+
+static void
+handle_msg(struct swim *s, uint64_t now, const struct addr *from,
+	   const struct wire_hdr *h, const struct wire_msg *m)
+{
+	s->st.msgs_in++;
+	switch (m->type) {
+	case WIRE_PING:
+		if (m->node_len != s->name_len ||
+		    memcmp(m->node, s->cfg.name, s->name_len) != 0)
+			return; /* meant for someone else */
+		send_seq_msg(s, now, m->has_src ? &m->src : from, WIRE_ACK,
+			     m->seq);
+		return;
+	case WIRE_PING_REQ:
+		if (m->node_len == s->name_len &&
+		    memcmp(m->node, s->cfg.name, s->name_len) == 0) {
+			/* Asked to ping ourselves: answer directly. */
+			send_seq_msg(s, now, m->has_src ? &m->src : from,
+				     WIRE_ACK, m->seq);
+			return;
+		}
+		relay_add(s, now, m, from);
+		return;
+	case WIRE_ACK:
+		if (s->pr.active && !s->pr.acked && m->seq == s->pr.seq) {
+			s->pr.acked = true;
+			s->st.probe_acks++;
+			if (!s->pr.indirect_sent)
+				awareness_add(s, -1);
+			return;
+		}
+		for (uint32_t i = 0; i < s->nrelay; i++) {
+			if (s->relays[i].seq == m->seq) {
+				struct addr to = s->relays[i].req_addr;
+				uint64_t rs = s->relays[i].req_seq;
+
+				relay_del(s, i);
+				send_seq_msg(s, now, &to, WIRE_ACK, rs);
+				return;
+			}
+		}
+		return;
+	case WIRE_NACK:
+		s->st.nacks_recv++;
+		if (s->pr.active && m->seq == s->pr.seq)
+			s->pr.nacks++;
+		return;
+	case WIRE_ALIVE:
+		on_alive(s, now, m->node, m->node_len, m->inc, &m->addr,
+			 m->data, m->data_len);
+		return;
+	case WIRE_SUSPECT:
+		on_suspect(s, now, m->node, m->node_len, m->inc, m->from,
+			   m->from_len);
+		return;
+	case WIRE_DEAD:
+		on_dead(s, now, m->node, m->node_len, m->inc, m->from,
+			m->from_len, m->left);
+		return;
+	case WIRE_USER:
+		if (s->app.on_message) {
+			char who[SWIM_NAME_MAX + 1];
+
+			copy_name(who, h->sender, h->sender_len);
+			s->app.on_message(s->app.ctx, now, who, m->data,
+					  m->data_len);
+		}
+		return;
+	}
+}
+
+static uint64_t
+clamp_now(struct swim *s, uint64_t now)
+{
+	if (now < s->last_now)
+		now = s->last_now;
+	s->last_now = now;
+	return now;
+}
+
+/* Open a sealed packet into a buffer: small ones on the caller's stack. */
+static uint8_t *
+open_packet(struct swim *s, const uint8_t *p, size_t n, uint8_t *stackbuf,
+	    size_t stackcap, size_t *pt_len, int *rc)
+{
+	uint8_t *pt = n <= stackcap ? stackbuf : malloc(n);
+
+	if (!pt) {
+		*rc = ERR_NOMEM;
+		return NULL;
+	}
+	*rc = crypto_open(s->env.keyring, s->cfg.cluster, s->label_len, p, n,
+			  pt, n, pt_len);
+	if (*rc) {
+		if (pt != stackbuf)
+			free(pt);
+		return NULL;
+	}
+	return pt;
+}
+
+void
+swim_recv(struct swim *s, uint64_t now, const struct addr *from,
+	  const uint8_t *p, size_t n)
+{
+	uint8_t stackbuf[2048];
+	struct codec_reader msgs, pass;
+	struct wire_hdr h;
+	struct wire_msg m;
+	uint8_t *pt;
+	size_t pt_len = 0;
+	uint32_t nmsgs;
+	int rc;
+
+	now = clamp_now(s, now);
+	s->st.dgrams_in++;
+	s->st.bytes_in += n;
+	if (s->stopped) {
+		drop(s, SWIM_DROP_STOPPED);
+		return;
+	}
+	if (n > DGRAM_MAX) {
+		drop(s, SWIM_DROP_TOOBIG);
+		return;
+	}
+	pt = open_packet(s, p, n, stackbuf, sizeof(stackbuf), &pt_len, &rc);
+	if (!pt) {
+		drop(s, open_drop(rc));
+		return;
+	}
+	rc = wire_dgram_decode(pt, pt_len, &h, &msgs, &nmsgs);
+	if (rc) {
+		drop(s, rc == ERR_VERSION ? SWIM_DROP_VERSION
+					  : SWIM_DROP_DECODE);
+		goto out;
+	}
+	if (h.seq > UINT32_MAX) {
+		drop(s, SWIM_DROP_DECODE);
+		goto out;
+	}
+	if (h.sender_len == s->name_len &&
+	    memcmp(h.sender, s->cfg.name, s->name_len) == 0) {
+		drop(s, SWIM_DROP_SELF);
+		goto out;
+	}
+	rc = replay_check(s, &h, now);
+	if (rc) {
+		drop(s, (enum swim_drop)(rc - 1));
+		goto out;
+	}
+	/* Pass 1: the whole compound must be valid before any of it acts. */
+	pass = msgs;
+	for (uint32_t i = 0; i < nmsgs; i++) {
+		if (wire_msg_decode(&pass, &m)) {
+			drop(s, SWIM_DROP_DECODE);
+			goto out;
+		}
+	}
+	if (codec_read_end(&pass)) {
+		drop(s, SWIM_DROP_DECODE);
+		goto out;
+	}
+	/* Pass 2: act. */
+	for (uint32_t i = 0; i < nmsgs; i++) {
+		wire_msg_decode(&msgs, &m);
+		if (m.type)
+			handle_msg(s, now, from, &h, &m);
+	}
+	replay_note(s, &h);
+out:
+	if (pt != stackbuf)
+		free(pt);
+}
+
+/* ---- streams (push-pull) ---- */
+
+static int
+encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join)
+{
+	struct codec_writer w;
+	struct wire_hdr h;
+	struct buf app;
+	int rc = 0;
+
+	buf_reset(&s->scratch);
+	s->scratch.max = s->cfg.prof.stream_max;
+	codec_writer_init(&w, &s->scratch);
+	next_hdr(s, &h, now);
+	wire_stream_begin(&w, &h, kind, join, s->tab.used);
+	for (uint32_t i = 0; i < s->tab.hi; i++) {
+		const struct member *e = &s->tab.m[i];
+		struct wire_member wm;
+		size_t meta_len;
+
+		if (!e->name)
+			continue;
+		wm.name = e->name->data;
+		wm.name_len = e->name->len;
+		mtab_ident_addr(e->ident, &wm.addr);
+		wm.meta = mtab_ident_meta(e->ident, &meta_len);
+		wm.meta_len = (uint32_t)meta_len;
+		wm.inc = e->inc;
+		wm.state = e->state;
+		wire_member_write(&w, &wm);
+	}
+	buf_init(&app, s->cfg.prof.stream_max / 2);
+	if (s->app.local_state && s->app.local_state(s->app.ctx, &app, join))
+		buf_reset(&app);
+	wire_stream_app(&w, app.data, app.len);
+	buf_release(&app);
+	rc = codec_writer_error(&w);
+	if (rc) {
+		struct log_rec r;
+
+		if (log_begin(&r, s->env.log, LOG_WARN,
+			      "push-pull state too large")) {
+			log_err(&r, rc);
+			log_end(&r);
+		}
+	}
+	/* Leave room for the seal. */
+	s->scratch.max = s->cfg.prof.stream_max + CRYPTO_OVERHEAD;
+	return rc;
+}
+
+/* Validate and merge a decoded stream frame. false if malformed. */
+static bool
+merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws)
+{
+	struct codec_reader r = ws->members;
+	struct wire_member wm;
+
+	for (uint32_t i = 0; i < ws->nmembers; i++)
+		if (wire_member_decode(&r, &wm))
+			return false;
+	if (codec_read_end(&r))
+		return false;
+	r = ws->members;
+	for (uint32_t i = 0; i < ws->nmembers; i++) {
+		wire_member_decode(&r, &wm);
+		switch (wm.state) {
+		case SWIM_ALIVE:
+			on_alive(s, now, wm.name, wm.name_len, wm.inc,
+				 &wm.addr, wm.meta, wm.meta_len);
+			break;
+		case SWIM_LEFT:
+			on_dead(s, now, wm.name, wm.name_len, wm.inc, wm.name,
+				wm.name_len, true);
+			break;
+		default:
+			/* A remote suspect or dead only makes us suspect. */
+			on_suspect(s, now, wm.name, wm.name_len, wm.inc,
+				   s->cfg.name, s->name_len);
+			break;
+		}
+	}
+	if (s->app.merge_state && ws->app_len)
+		s->app.merge_state(s->app.ctx, now, ws->app, ws->app_len,
+				   ws->join);
+	s->st.pushpulls++;
+	return true;
+}
+
+static void
+stream_request(struct swim *s, uint64_t now, const struct addr *to,
+	       enum stream_purpose purpose)
+{
+	struct pending_stream *ps;
+	uint32_t id;
+
+	if (s->nstreams == STREAMS_MAX)
+		return;
+	if (encode_state(s, now, WIRE_STREAM_REQ, purpose == SP_JOIN))
+		return;
+	id = ++s->next_stream_id;
+	if (id == 0)
+		id = ++s->next_stream_id;
+	if (seal_out(s, SWIM_OUT_STREAM_REQ, id, to))
+		return;
+	s->st.streams_out++;
+	s->st.stream_bytes_out += s->out[s->nout - 1].len;
+	ps = &s->streams[s->nstreams++];
+	ps->id = id;
+	ps->purpose = (uint8_t)purpose;
+	ps->to = *to;
+	ps->expire_ms = now + 2 * (uint64_t)s->cfg.prof.stream_timeout_ms;
+}
+
+/* Decode a sealed stream frame; on success *pt must be freed. */
+static int
+open_stream(struct swim *s, uint64_t now, const uint8_t *p, size_t n,
+	    uint8_t **pt, struct wire_stream *ws)
+{
+	size_t pt_len = 0;
+	int rc;
+
+	*pt = NULL;
+	if (n > (size_t)s->cfg.prof.stream_max + CRYPTO_OVERHEAD) {
+		drop(s, SWIM_DROP_TOOBIG);
+		return ERR_TOOBIG;
+	}
+	*pt = malloc(n ? n : 1);
+	if (!*pt)
+		return ERR_NOMEM;
+	rc = crypto_open(s->env.keyring, s->cfg.cluster, s->label_len, p, n,
+			 *pt, n, &pt_len);
+	if (rc) {
+		drop(s, open_drop(rc));
+		return rc;
+	}
+	rc = wire_stream_decode(*pt, pt_len, ws);
+	if (rc) {
+		drop(s, rc == ERR_VERSION ? SWIM_DROP_VERSION
+					  : SWIM_DROP_DECODE);
+		return rc;
+	}
+	if (ws->hdr.sender_len == s->name_len &&
+	    memcmp(ws->hdr.sender, s->cfg.name, s->name_len) == 0) {
+		drop(s, SWIM_DROP_SELF);
+		return ERR_INVAL;
+	}
+	/* Streams are short request/response exchanges; they are checked
+	 * against the clock-skew bound, not the datagram replay window. */
+	if (!skew_ok(s, ws->hdr.ts_ms, now)) {
+		drop(s, SWIM_DROP_SKEW);
+		return ERR_SKEW;
+	}
+	return 0;
+}
+
+void
+swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
+		 const struct addr *from, const uint8_t *p, size_t n)
+{
+	struct wire_stream ws;
+	uint8_t *pt = NULL;
+
+	(void)from;
+	now = clamp_now(s, now);
+	s->st.streams_in++;
+	s->st.stream_bytes_in += n;
+	if (s->stopped) {
+		drop(s, SWIM_DROP_STOPPED);
+		return;
+	}
+	if (open_stream(s, now, p, n, &pt, &ws))
+		goto out;
+	if (ws.kind != WIRE_STREAM_REQ || !merge_stream(s, now, &ws)) {
+		drop(s, SWIM_DROP_DECODE);
+		goto out;
+	}
+	/* Merge first, then answer: the reply already carries our reaction
+	 * (e.g. a refutation of what the peer believed about us). */
+	if (encode_state(s, now, WIRE_STREAM_RESP, ws.join) == 0 &&
+	    seal_out(s, SWIM_OUT_STREAM_RESP, conn_id, NULL) == 0)
+		s->st.stream_bytes_out += s->out[s->nout - 1].len;
+out:
+	free(pt);
+}
+
+static struct pending_stream *
+stream_find(struct swim *s, uint32_t id)
+{
+	for (uint32_t i = 0; i < s->nstreams; i++)
+		if (s->streams[i].id == id)
+			return &s->streams[i];
+	return NULL;
+}
+
+static void
+join_round_done(struct swim *s, uint64_t now)
+{
+	const struct profile *p = &s->cfg.prof;
+	uint64_t backoff;
+
+	if (s->joined || s->join_pending > 0 || !s->joining)
+		return;
+	if (p->join_max_attempts && s->join_attempts >= p->join_max_attempts) {
+		s->joining = false;
+		push_event(s, SWIM_EV_JOIN_FAILED, now, s->cfg.name,
+			   s->name_len, &s->seeds[0], 0, SWIM_ALIVE);
+		return;
+	}
+	backoff = p->join_backoff_min_ms;
+	for (uint32_t i = 1; i < s->join_attempts && backoff < p->join_backoff_max_ms; i++)
+		backoff *= 2;
+	if (backoff > p->join_backoff_max_ms)
+		backoff = p->join_backoff_max_ms;
+	s->join_next_ms = now + backoff;
+}
+
+static void
+stream_done(struct swim *s, uint64_t now, struct pending_stream *ps, bool ok)
+{
+	uint8_t purpose = ps->purpose;
+	struct addr to = ps->to;
+
+	*ps = s->streams[--s->nstreams];
+	if (!ok)
+		s->st.streams_failed++;
+	if (purpose != SP_JOIN)
+		return;
+	if (s->join_pending)
+		s->join_pending--;
+	if (ok && !s->joined) {
+		s->joined = true;
+		s->joining = false;
+		push_event(s, SWIM_EV_JOINED, now, s->cfg.name, s->name_len,
+			   &to, mem(s, s->self)->inc, SWIM_ALIVE);
+		return;
+	}
+	join_round_done(s, now);
+}
+
+void
+swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
+		  const uint8_t *p, size_t n)
+{
+	struct pending_stream *ps;
+	struct wire_stream ws;
+	uint8_t *pt = NULL;
+	bool ok = false;
+
+	now = clamp_now(s, now);
+	s->st.stream_bytes_in += n;
+	ps = stream_find(s, stream_id);
+	if (!ps)
+		return;
+	if (s->stopped) {
+		drop(s, SWIM_DROP_STOPPED);
+		stream_done(s, now, ps, false);
+		return;
+	}
+	if (open_stream(s, now, p, n, &pt, &ws) == 0) {
+		if (ws.kind == WIRE_STREAM_RESP && merge_stream(s, now, &ws))
+			ok = true;
+		else
+			drop(s, SWIM_DROP_DECODE);
+	}
+	free(pt);
+	/* The pending entry may have moved while merging? No: merging does
+	 * not start streams. Find it again to be safe. */
+	ps = stream_find(s, stream_id);
+	if (ps)
+		stream_done(s, now, ps, ok);
+}
+
+void
+swim_stream_failed(struct swim *s, uint64_t now, uint32_t stream_id)
+{
+	struct pending_stream *ps;
+
+	now = clamp_now(s, now);
+	ps = stream_find(s, stream_id);
+	if (ps)
+		stream_done(s, now, ps, false);
+}
+
+/* ---- timers ---- */
+
+static void
+join_round(struct swim *s, uint64_t now)
+{
+	s->join_attempts++;
+	s->join_next_ms = UINT64_MAX;
+	for (uint32_t i = 0; i < s->nseeds; i++) {
+		uint32_t before = s->nstreams;
+
+		stream_request(s, now, &s->seeds[i], SP_JOIN);
+		if (s->nstreams > before)
+			s->join_pending++;
+	}
+	join_round_done(s, now);
+}
+
+static void
+gossip(struct swim *s, uint64_t now)
+{
+	uint32_t targets[64];
+	unsigned k = s->cfg.prof.gossip_nodes < 64 ? s->cfg.prof.gossip_nodes
+						   : 64;
+
+	if (dissem_len(&s->q) == 0)
+		return;
+	k = pick_random(s, k, PICK_GOSSIP, MTAB_NONE, now, targets);
+	for (unsigned i = 0; i < k; i++) {
+		struct addr to;
+
+		if (dissem_len(&s->q) == 0)
+			break;
+		mtab_ident_addr(mem(s, targets[i])->ident, &to);
+		send_dgram(s, now, &to, NULL, 0, true);
+	}
+}
+
+static uint64_t
+pushpull_interval(const struct swim *s)
+{
+	uint64_t iv = s->cfg.prof.push_pull_interval_ms;
+	uint32_t n = s->tab.count[SWIM_ALIVE] + s->tab.count[SWIM_SUSPECT];
+
+	if (n > 32)
+		iv *= (uint64_t)(ceil(log2((double)n) - log2(32.0)) + 1.0);
+	return iv;
+}
+
+static void
+pushpull(struct swim *s, uint64_t now)
+{
+	uint32_t slot;
+	struct addr to;
+
+	if (pick_random(s, 1, PICK_ALIVE, MTAB_NONE, now, &slot) != 1)
+		return;
+	mtab_ident_addr(mem(s, slot)->ident, &to);
+	stream_request(s, now, &to, SP_PUSHPULL);
+}
+
+static void
+reconnect(struct swim *s, uint64_t now)
+{
+	uint32_t failed = s->tab.count[SWIM_DEAD];
+	uint32_t alive = s->tab.used - failed - s->tab.count[SWIM_LEFT];
+	uint32_t slot;
+	struct addr to;
+
+	if (failed == 0)
+		return;
+	if (rng_double(&s->rng) > (double)failed / (alive ? alive : 1))
+		return;
+	if (pick_random(s, 1, PICK_DEAD, MTAB_NONE, now, &slot) != 1)
+		return;
+	mtab_ident_addr(mem(s, slot)->ident, &to);
+	stream_request(s, now, &to, SP_RECONNECT);
+}
+
+static void
+reap(struct swim *s, uint64_t now)
+{
+	const struct profile *p = &s->cfg.prof;
+
+	for (uint32_t i = 0; i < s->tab.hi; i++) {
+		struct member *e = &s->tab.m[i];
+		uint64_t age;
+
+		if (!e->name || i == s->self)
+			continue;
+		if (e->state != SWIM_DEAD && e->state != SWIM_LEFT)
+			continue;
+		age = age_ms(s, e, now);
+		if (age < (e->state == SWIM_DEAD ? p->reap_dead_ms
+						 : p->reap_left_ms))
+			continue;
+		member_event(s, SWIM_EV_REAP, now, i);
+		digest_out(s, i);
+		dissem_forget_member(&s->q, i);
+		susp_remove(s, i);
+		mtab_remove(&s->tab, i);
+	}
+}
+
+static void
+leave_done(struct swim *s, uint64_t now)
+{
+	s->stopped = true;
+	push_event(s, SWIM_EV_LEAVE_DONE, now, s->cfg.name, s->name_len,
+		   &s->cfg.addr, mem(s, s->self)->inc, SWIM_LEFT);
+}
+
+void
+swim_tick(struct swim *s, uint64_t now)
+{
+	const struct profile *p = &s->cfg.prof;
+
+	now = clamp_now(s, now);
+	if (s->stopped)
+		return;
+
+	/* Suspicions that ran out: declare dead. */
+	for (uint32_t i = 0; i < s->nsusp;) {
+		uint32_t slot = s->susp[i].slot;
+		uint64_t inc = s->susp[i].inc;
+		struct member *e;
+
+		if (now < s->susp[i].deadline_ms) {
+			i++;
+			continue;
+		}
+		e = mem(s, slot);
+		if (e->state == SWIM_SUSPECT && e->inc == inc) {
+			s->st.deaths_declared++;
+			on_dead(s, now, e->name->data, e->name->len, e->inc,
+				s->cfg.name, s->name_len, false);
+		}
+		/* Gone either way; the last entry moves into slot i. */
+		susp_remove(s, slot);
+	}
+
+	/* Relays whose target never answered: nack the requester. */
+	for (uint32_t i = 0; i < s->nrelay;) {
+		struct relay *r = &s->relays[i];
+
+		if (now < r->nack_at_ms) {
+			i++;
+			continue;
+		}
+		if (r->want_nack) {
+			struct addr to = r->req_addr;
+			uint64_t rs = r->req_seq;
+
+			relay_del(s, i);
+			send_seq_msg(s, now, &to, WIRE_NACK, rs);
+			s->st.nacks_sent++;
+		} else {
+			relay_del(s, i);
+		}
+	}
+
+	/* Streams the runtime never finished. */
+	for (uint32_t i = 0; i < s->nstreams;) {
+		if (now >= s->streams[i].expire_ms)
+			stream_done(s, now, &s->streams[i], false);
+		else
+			i++;
+	}
+
+	/* The probe cycle. */
+	if (s->pr.active) {
+		if (!s->pr.acked && !s->pr.indirect_sent &&
+		    now >= s->pr.timeout_at_ms)
+			probe_indirect(s, now);
+		if (now >= s->pr.end_at_ms)
+			probe_finish(s, now);
+	}
+	if (!s->pr.active && now >= s->probe_next_ms)
+		probe_start(s, now);
+
+	if (now >= s->gossip_next_ms) {
+		s->gossip_next_ms = now + p->gossip_interval_ms;
+		gossip(s, now);
+	}
+	if (p->push_pull_interval_ms && now >= s->pushpull_next_ms) {
+		s->pushpull_next_ms = now + pushpull_interval(s);
+		if (!s->leaving)
+			pushpull(s, now);
+	}
+	if (p->reconnect_interval_ms && now >= s->reconnect_next_ms) {
+		s->reconnect_next_ms = now + p->reconnect_interval_ms;
+		if (!s->leaving)
+			reconnect(s, now);
+	}
+	if (now >= s->reap_next_ms) {
+		s->reap_next_ms = now + p->reap_interval_ms;
+		reap(s, now);
+	}
+	if (s->joining && !s->joined && s->join_pending == 0 &&
+	    now >= s->join_next_ms)
+		join_round(s, now);
+	if (s->leaving && !s->stopped &&
+	    (now >= s->leave_deadline_ms ||
+	     !dissem_has_member(&s->q, s->self)))
+		leave_done(s, now);
+}
+
+static inline void
+min_at(uint64_t *m, uint64_t t)
+{
+	if (t < *m)
+		*m = t;
+}
+
+uint64_t
+swim_next_deadline(const struct swim *s)
+{
+	uint64_t t = UINT64_MAX;
+
+	if (s->stopped)
+		return UINT64_MAX;
+	if (s->pr.active) {
+		if (!s->pr.acked && !s->pr.indirect_sent)
+			min_at(&t, s->pr.timeout_at_ms);
+		min_at(&t, s->pr.end_at_ms);
+	} else {
+		min_at(&t, s->probe_next_ms);
+	}
+	min_at(&t, s->gossip_next_ms);
+	if (s->cfg.prof.push_pull_interval_ms)
+		min_at(&t, s->pushpull_next_ms);
+	if (s->cfg.prof.reconnect_interval_ms)
+		min_at(&t, s->reconnect_next_ms);
+	min_at(&t, s->reap_next_ms);
+	if (s->joining && !s->joined && s->join_pending == 0)
+		min_at(&t, s->join_next_ms);
+	if (s->leaving)
+		min_at(&t, s->leave_deadline_ms);
+	for (uint32_t i = 0; i < s->nsusp; i++)
+		min_at(&t, s->susp[i].deadline_ms);
+	for (uint32_t i = 0; i < s->nrelay; i++)
+		min_at(&t, s->relays[i].nack_at_ms);
+	for (uint32_t i = 0; i < s->nstreams; i++)
+		min_at(&t, s->streams[i].expire_ms);
+	return t;
+}
+
+/* ---- control ---- */
+
+int
+swim_join(struct swim *s, uint64_t now, const struct addr *seeds, size_t n)
+{
+	now = clamp_now(s, now);
+	if (s->stopped || s->leaving)
+		return ERR_STATE;
+	if (n == 0 || n > SEEDS_MAX)
+		return ERR_INVAL;
+	s->nseeds = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!seeds[i].family)
+			return ERR_INVAL;
+		if (addr_equal(&seeds[i], &s->cfg.addr))
+			continue; /* joining ourselves is a no-op */
+		s->seeds[s->nseeds++] = seeds[i];
+	}
+	if (s->nseeds == 0)
+		return 0;
+	s->joining = true;
+	s->joined = false;
+	s->join_attempts = 0;
+	s->join_pending = 0;
+	join_round(s, now);
+	return 0;
+}
+
+int
+swim_leave(struct swim *s, uint64_t now)
+{
+	struct member *me = mem(s, s->self);
+
+	now = clamp_now(s, now);
+	if (s->leaving || s->stopped)
+		return ERR_STATE;
+	s->leaving = true;
+	s->joining = false;
+	digest_out(s, s->self);
+	mtab_set_state(&s->tab, s->self, SWIM_LEFT);
+	set_changed(s, s->self, now);
+	digest_in(s, s->self);
+	announce(s, s->self, NULL);
+	s->leave_deadline_ms = now + s->cfg.prof.leave_timeout_ms;
+	if (s->tab.count[SWIM_ALIVE] + s->tab.count[SWIM_SUSPECT] == 0)
+		leave_done(s, now);
+	(void)me;
+	return 0;
+}
+
+bool
+swim_is_stopped(const struct swim *s)
+{
+	return s->stopped;
+}
+
+int
+swim_set_meta(struct swim *s, uint64_t now, const void *meta, size_t n)
+{
+	struct member *me = mem(s, s->self);
+	struct istr *ident;
+
+	now = clamp_now(s, now);
+	if (n > SWIM_META_MAX)
+		return ERR_TOOBIG;
+	if (s->leaving || s->stopped)
+		return ERR_STATE;
+	ident = mtab_ident(&s->tab, &s->cfg.addr, meta, n);
+	if (!ident)
+		return ERR_NOMEM;
+	if (ident == me->ident) {
+		intern_put(s->env.pool, ident);
+		return 0;
+	}
+	digest_out(s, s->self);
+	intern_put(s->env.pool, me->ident);
+	me->ident = ident;
+	me->inc++;
+	digest_in(s, s->self);
+	announce(s, s->self, NULL);
+	member_event(s, SWIM_EV_UPDATE, now, s->self);
+	return 0;
+}
+
+int
+swim_force_leave(struct swim *s, uint64_t now, const char *name)
+{
+	uint32_t slot = mtab_find(&s->tab, name, strlen(name));
+	struct member *e;
+
+	now = clamp_now(s, now);
+	if (slot == MTAB_NONE)
+		return ERR_NOENT;
+	if (slot == s->self)
+		return ERR_STATE;
+	e = mem(s, slot);
+	if (e->state == SWIM_LEFT)
+		return 0;
+	if (e->state != SWIM_DEAD)
+		return ERR_STATE;
+	on_dead(s, now, e->name->data, e->name->len, e->inc, s->cfg.name,
+		s->name_len, true);
+	return 0;
+}
+
+int
+swim_broadcast(struct swim *s, const void *p, size_t n, uint64_t key,
+	       uint32_t retransmit)
+{
+	size_t budget = s->cfg.prof.udp_payload_max -
+			keyring_overhead(s->env.keyring);
+
+	if (n + 16 + WIRE_HDR_MAX > budget)
+		return ERR_TOOBIG;
+	if (retransmit == 0)
+		retransmit = retransmit_limit(s);
+	if (retransmit > DISSEM_LIMIT_MAX)
+		retransmit = DISSEM_LIMIT_MAX;
+	return dissem_app(&s->q, p, n, key, retransmit, (uint32_t)(n + 16));
+}
+
+/* ---- life cycle ---- */
+
+struct swim *
+swim_new(const struct swim_config *cfg, const struct swim_env *env,
+	 const struct swim_app *app, int *err)
+{
+	const struct profile *p = &cfg->prof;
+	struct swim *s;
+	struct member *me;
+	struct rng seeder;
+	int e = 0;
+
+	*err = 0;
+	if (!swim_name_valid(cfg->name, strnlen(cfg->name, SWIM_NAME_MAX + 1)) ||
+	    !cfg->addr.family || !env || !env->pool || !env->keyring ||
+	    strnlen(cfg->cluster, CRYPTO_LABEL_MAX + 1) > CRYPTO_LABEL_MAX ||
+	    profile_check(p, NULL, 0) ||
+	    p->udp_payload_max < 1024) {
+		*err = ERR_INVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		*err = ERR_NOMEM;
+		return NULL;
+	}
+	s->cfg = *cfg;
+	s->env = *env;
+	if (app)
+		s->app = *app;
+	s->name_len = strlen(cfg->name);
+	s->label_len = strlen(cfg->cluster);
+	rng_seed(&seeder, cfg->seed);
+	rng_split(&seeder, &s->rng);
+	rng_split(&seeder, &s->nonce_rng);
+	s->boot = cfg->start_ms ? cfg->start_ms : 1;
+	s->epoch_ms = cfg->start_ms;
+	s->last_now = cfg->start_ms;
+	mtab_init(&s->tab, env->pool, p->members_max);
+	dissem_init(&s->q, env->pool, p->app_queue_max);
+	buf_init(&s->outdata, (size_t)p->stream_max + (2u << 20));
+	buf_init(&s->scratch, (size_t)p->stream_max + CRYPTO_OVERHEAD);
+
+	s->self = mtab_add(&s->tab, cfg->name, s->name_len, &e);
+	if (s->self == MTAB_NONE)
+		goto fail;
+	me = mem(s, s->self);
+	me->ident = mtab_ident(&s->tab, &cfg->addr, NULL, 0);
+	if (!me->ident)
+		goto fail;
+	me->inc = cfg->start_ms;
+	digest_in(s, s->self);
+	announce(s, s->self, NULL);
+
+	/* Stagger the periodic work so that nodes started together do not
+	 * probe, gossip and push-pull in lock step. */
+	s->probe_next_ms = cfg->start_ms +
+			   rng_below(&s->rng, p->probe_interval_ms);
+	s->gossip_next_ms = cfg->start_ms +
+			    rng_below(&s->rng, p->gossip_interval_ms);
+	s->pushpull_next_ms = cfg->start_ms + p->push_pull_interval_ms / 2 +
+			      rng_below(&s->rng, p->push_pull_interval_ms + 1);
+	s->reconnect_next_ms = cfg->start_ms + p->reconnect_interval_ms;
+	s->reap_next_ms = cfg->start_ms + p->reap_interval_ms;
+	s->join_next_ms = UINT64_MAX;
+	return s;
+fail:
+	swim_delete(s);
+	*err = e ? e : ERR_NOMEM;
+	return NULL;
+}
+
+void
+swim_delete(struct swim *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->nsusp; i++)
+		for (uint32_t k = 0; k < s->susp[i].nwho; k++)
+			intern_put(s->env.pool, s->susp[i].who[k]);
+	intern_put(s->env.pool, s->pr.target);
+	dissem_destroy(&s->q);
+	mtab_destroy(&s->tab);
+	free(s->susp);
+	free(s->probe);
+	free(s->out);
+	free(s->ev);
+	buf_release(&s->outdata);
+	buf_release(&s->scratch);
+	free(s);
+}
+
+/* ---- accessors ---- */
+
+const char *
+swim_name(const struct swim *s)
+{
+	return s->cfg.name;
+}
+
+const struct addr *
+swim_addr(const struct swim *s)
+{
+	return &s->cfg.addr;
+}
+
+uint64_t
+swim_incarnation(const struct swim *s)
+{
+	return s->tab.m[s->self].inc;
+}
+
+const struct profile *
+swim_profile(const struct swim *s)
+{
+	return &s->cfg.prof;
+}
+
+const struct swim_stats *
+swim_stats(const struct swim *s)
+{
+	return &s->st;
+}
+
+unsigned
+swim_health(const struct swim *s)
+{
+	return s->awareness;
+}
+
+size_t
+swim_member_count(const struct swim *s)
+{
+	return s->tab.used;
+}
+
+size_t
+swim_count_state(const struct swim *s, enum swim_state st)
+{
+	if ((unsigned)st > SWIM_LEFT)
+		return 0;
+	return s->tab.count[st];
+}
+
+static void
+fill_info(const struct swim *s, uint32_t slot, struct swim_member_info *out)
+{
+	const struct member *e = &s->tab.m[slot];
+
+	out->name = e->name->data;
+	mtab_ident_addr(e->ident, &out->addr);
+	out->state = (enum swim_state)e->state;
+	out->incarnation = e->inc;
+	out->meta = mtab_ident_meta(e->ident, &out->meta_len);
+	out->state_change_ms = s->epoch_ms + (uint64_t)e->changed_ds * 100;
+	out->is_self = slot == s->self;
+}
+
+bool
+swim_member_next(const struct swim *s, size_t *cursor,
+		 struct swim_member_info *out)
+{
+	for (size_t i = *cursor; i < s->tab.hi; i++) {
+		if (!s->tab.m[i].name)
+			continue;
+		fill_info(s, (uint32_t)i, out);
+		*cursor = i + 1;
+		return true;
+	}
+	*cursor = s->tab.hi;
+	return false;
+}
+
+bool
+swim_member_find(const struct swim *s, const char *name,
+		 struct swim_member_info *out)
+{
+	uint32_t slot = mtab_find(&s->tab, name, strlen(name));
+
+	if (slot == MTAB_NONE)
+		return false;
+	fill_info(s, slot, out);
+	return true;
+}
+
+uint64_t
+swim_digest(const struct swim *s)
+{
+	return s->digest;
+}
+
+size_t
+swim_memory(const struct swim *s)
+{
+	return sizeof(*s) + mtab_memory(&s->tab) + dissem_memory(&s->q) +
+	       (size_t)s->probe_cap * sizeof(uint32_t) +
+	       (size_t)s->susp_cap * sizeof(struct susp) +
+	       (size_t)s->out_cap * sizeof(struct outq_item) +
+	       s->outdata.cap + s->scratch.cap +
+	       (size_t)s->ev_cap * sizeof(struct swim_event);
+}
