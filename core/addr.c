@@ -9,7 +9,7 @@
  * The IPv6 parser takes up to eight groups with at most one "::" and an
  * optional trailing dotted IPv4; formatting follows RFC 5952: lower case,
  * the longest run of two or more zero groups compressed, the leftmost run on
- * a tie.
+ * a tie, and IPv4-mapped addresses (::ffff:0:0/96) with a dotted tail.
  */
 #include "core/addr.h"
 
@@ -74,11 +74,16 @@ parse_v6(const char *s, size_t n, uint8_t out[16])
 		return ERR_INVAL;
 	}
 	for (;;) {
+		const char *dot = memchr(s + i, '.', n - i);
+		const char *col = memchr(s + i, ':', n - i);
 		size_t start = i;
 		unsigned v = 0;
 
-		/* A trailing dotted IPv4 takes two groups. */
-		if (memchr(s + i, '.', n - i)) {
+		/* A trailing dotted IPv4 takes two groups. It is recognised
+		 * by a '.' inside the current group (before the next ':'),
+		 * so "::ffff:1.2.3.4" works; parse_v4 then refuses any ':'
+		 * after it. */
+		if (dot && (!col || dot < col)) {
 			uint8_t v4[4];
 
 			if (ng > 6 || parse_v4(s + i, n - i, v4))
@@ -242,9 +247,21 @@ format_host(const struct addr *a, char *o)
 		}
 		return k;
 	}
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 	uint16_t g[8];
 	int best = -1, bestlen = 0;
 
+	/* RFC 5952 section 5: an IPv4-mapped address keeps its dotted tail. */
+	if (memcmp(a->ip, mapped, sizeof(mapped)) == 0) {
+		memcpy(o, "::ffff:", 7);
+		k = 7;
+		for (int i = 12; i < 16; i++) {
+			if (i > 12)
+				o[k++] = '.';
+			k += put_dec(o + k, a->ip[i]);
+		}
+		return k;
+	}
 	for (int i = 0; i < 8; i++)
 		g[i] = (uint16_t)(a->ip[2 * i] << 8 | a->ip[2 * i + 1]);
 	for (int i = 0; i < 8;) {
