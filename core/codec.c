@@ -145,7 +145,7 @@ void
 codec_reader_init(struct codec_reader *r, const void *p, size_t n)
 {
 	r->p = p;
-	r->end = r->p + n;
+	r->end = n ? r->p + n : r->p; /* no arithmetic on a NULL p */
 	r->err = 0;
 }
 
@@ -515,8 +515,6 @@ skip(struct codec_reader *r, int depth)
 
 	if (r->err)
 		return r->err;
-	if (depth > CODEC_DEPTH_MAX)
-		return codec_fail(r, ERR_DECODE);
 	switch (codec_peek(r)) {
 	case CODEC_NIL:
 		return codec_read_nil(r);
@@ -543,6 +541,10 @@ skip(struct codec_reader *r, int depth)
 	case CODEC_BIN:
 		return read_bytes(r, false, &p, &n);
 	case CODEC_ARRAY:
+		/* depth counts the containers around this one: refuse the
+		 * (CODEC_DEPTH_MAX + 1)-th level whatever it holds. */
+		if (depth >= CODEC_DEPTH_MAX)
+			return codec_fail(r, ERR_DECODE);
 		if (codec_read_array(r, &n))
 			return r->err;
 		while (n--)
@@ -550,6 +552,8 @@ skip(struct codec_reader *r, int depth)
 				return r->err;
 		return 0;
 	case CODEC_MAP:
+		if (depth >= CODEC_DEPTH_MAX)
+			return codec_fail(r, ERR_DECODE);
 		if (codec_read_map(r, &n))
 			return r->err;
 		while (n--)

@@ -31,7 +31,8 @@
 
 #include "core/buf.h"
 
-/* Deepest nesting codec_skip() will follow. */
+/* Deepest nesting codec_skip() will follow: at most this many containers
+ * (arrays and maps) inside one another; one more level is ERR_DECODE. */
 #define CODEC_DEPTH_MAX 16
 
 /* ---- writer ---- */
@@ -120,7 +121,8 @@ int codec_read_str(struct codec_reader *r, const char **s, uint32_t *n);
 int codec_read_bin(struct codec_reader *r, const uint8_t **p, uint32_t *n);
 /* A string copied into out with a NUL (n + 1 <= cap); ERR_TOOBIG if not. */
 int codec_read_cstr(struct codec_reader *r, char *out, size_t cap);
-/* Skip one whole value of any type, nesting at most CODEC_DEPTH_MAX. */
+/* Skip one whole value of any type, nesting at most CODEC_DEPTH_MAX
+ * containers deep (ERR_DECODE beyond). */
 int codec_skip(struct codec_reader *r);
 /* 0 if every byte was consumed and no error occurred, else ERR_DECODE (or
  * the earlier error). */
