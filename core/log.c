@@ -107,43 +107,82 @@ needs_quotes(const char *v, size_t n)
 	return false;
 }
 
+/* A quoted value is written escape by escape, always keeping one byte for
+ * the closing quote: a record cut short inside a value still closes its
+ * quote and never ends in half an escape, so it still parses as logfmt. */
 static void
 put_value(struct log_rec *r, const char *v, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	size_t room;
 
 	if (!needs_quotes(v, n)) {
 		put(r, v, n);
 		return;
 	}
-	putc1(r, '"');
+	if (r->truncated)
+		return;
+	room = LOG_LINE_MAX - TRUNC_TAIL - r->len;
+	if (room < 2) {
+		r->truncated = true;
+		return;
+	}
+	r->line[r->len++] = '"';
+	room -= 2; /* the opening and the closing quote */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
+		char e[4];
+		size_t k;
 
 		if (c == '"' || c == '\\') {
-			putc1(r, '\\');
-			putc1(r, (char)c);
+			e[0] = '\\';
+			e[1] = (char)c;
+			k = 2;
 		} else if (c == '\n') {
-			put(r, "\\n", 2);
+			e[0] = '\\';
+			e[1] = 'n';
+			k = 2;
 		} else if (c == '\t') {
-			put(r, "\\t", 2);
+			e[0] = '\\';
+			e[1] = 't';
+			k = 2;
 		} else if (c < ' ' || c == 0x7f) {
-			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-
-			put(r, e, 4);
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = hex[c >> 4];
+			e[3] = hex[c & 15];
+			k = 4;
 		} else {
-			putc1(r, (char)c);
+			e[0] = (char)c;
+			k = 1;
 		}
+		if (k > room) {
+			r->truncated = true;
+			break;
+		}
+		memcpy(r->line + r->len, e, k);
+		r->len += k;
+		room -= k;
 	}
-	putc1(r, '"');
+	r->line[r->len++] = '"';
 }
 
+/* A key is written whole with its '=' or not at all. */
 static void
 put_key(struct log_rec *r, const char *key)
 {
-	if (r->len)
+	size_t n = strlen(key);
+	size_t sep = r->len ? 1 : 0;
+
+	if (r->truncated)
+		return;
+	if (sep + n + 1 > LOG_LINE_MAX - TRUNC_TAIL - r->len) {
+		r->truncated = true;
+		return;
+	}
+	if (sep)
 		putc1(r, ' ');
-	put(r, key, strlen(key));
+	put(r, key, n);
 	putc1(r, '=');
 }
 

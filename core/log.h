@@ -17,7 +17,9 @@
  * simulator) and writes it somewhere. Values are quoted when they contain a
  * space, a quote, '=' or a control character, with \" \\ \n \t and \xNN
  * escapes, so every record is one line that a logfmt parser can read back.
- * A record longer than LOG_LINE_MAX is cut and ends with `truncated=true`.
+ * A record longer than LOG_LINE_MAX is cut and ends with `truncated=true`;
+ * the cut never splits a key or an escape, and a quoted value keeps its
+ * closing quote, so a cut record parses too.
  *
  * core/ keeps no logger of its own: a `struct log` is passed in. A NULL
  * `struct log *`, or one without a sink, logs nothing.
