@@ -89,6 +89,10 @@ buf_extend(struct buf *b, size_t n, int *err)
 	uint8_t *p;
 	int rc;
 
+	/* Zero bytes always fit; otherwise reserve at least one byte so that
+	 * the pointer returned is never NULL on success. */
+	if (n == 0 && b->data)
+		return b->data + b->len;
 	rc = buf_reserve(b, n ? n : 1);
 	if (rc) {
 		if (err)

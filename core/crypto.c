@@ -268,7 +268,8 @@ crypto_seal(const struct keyring *kr, const void *label, size_t label_len,
 		out[0] = CRYPTO_VERSION;
 		out[1] = CRYPTO_FLAG_PLAIN;
 		put32(out + 2, 0);
-		memcpy(out + CRYPTO_PLAIN_HDR_LEN, pt, pt_len);
+		if (pt_len)
+			memcpy(out + CRYPTO_PLAIN_HDR_LEN, pt, pt_len);
 		sum = plain_sum(out, pt_len, label, label_len);
 		put32(out + CRYPTO_PLAIN_HDR_LEN + pt_len, (uint32_t)(sum >> 32));
 		put32(out + CRYPTO_PLAIN_HDR_LEN + pt_len + 4, (uint32_t)sum);

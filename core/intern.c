@@ -61,7 +61,8 @@ lookup(const struct intern *pool, const void *p, size_t n, uint64_t h)
 	if (!pool->cap)
 		return NULL;
 	for (struct istr *s = pool->slots[h & (pool->cap - 1)]; s; s = s->next)
-		if (s->hash == h && s->len == n && memcmp(s->data, p, n) == 0)
+		if (s->hash == h && s->len == n &&
+		    (n == 0 || memcmp(s->data, p, n) == 0))
 			return s;
 	return NULL;
 }
