@@ -344,16 +344,25 @@ member_hash(const struct member *e)
 		      e->inc * 4 + e->state + 0x5157494dULL);
 }
 
+/* The digest covers live members only: a node that joins later never
+ * learns of members that failed or left before it came (as in memberlist),
+ * so including them would make equal live views look different. */
 static void
 digest_out(struct swim *s, uint32_t slot)
 {
-	s->digest -= member_hash(mem(s, slot));
+	const struct member *e = mem(s, slot);
+
+	if (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT)
+		s->digest -= member_hash(e);
 }
 
 static void
 digest_in(struct swim *s, uint32_t slot)
 {
-	s->digest += member_hash(mem(s, slot));
+	const struct member *e = mem(s, slot);
+
+	if (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT)
+		s->digest += member_hash(e);
 }
 
 /* Members that count as "the cluster" for the protocol's formulas. */

@@ -283,8 +283,10 @@ bool swim_member_next(const struct swim *s, size_t *cursor,
 bool swim_member_find(const struct swim *s, const char *name,
 		      struct swim_member_info *out);
 
-/* Order-independent digest of the view: a sum over members of
- * XXH3(name, incarnation, state). Two nodes with equal digests agree. */
+/* Order-independent digest of the live view: a sum over alive and suspect
+ * members (ourselves included) of XXH3(name, incarnation, state). Two
+ * nodes with equal digests agree on who is alive. Failed and left members
+ * are left out: a node that joins later never learns of them. */
 uint64_t swim_digest(const struct swim *s);
 
 /* Memory held by this node's tables (for reports; excludes the shared
