@@ -652,14 +652,18 @@ fill_emit(void *ctx, const struct dissem_item *it)
 	return wire_dgram_add(f->d, &m);
 }
 
+/* An upper bound of the encoded size of member e's announcement: an alive
+ * carries the address and metadata, a suspect or dead carries an accuser's
+ * name (at most SWIM_NAME_MAX). Map, keys, tags and integers fit in 48. */
 static uint32_t
 member_msg_size(const struct member *e)
 {
-	size_t meta_len = 0;
+	size_t meta_len = 0, body;
 
 	mtab_ident_meta(e->ident, &meta_len);
-	return (uint32_t)(40 + 2 * e->name->len + ADDR_WIRE_MAX + meta_len +
-			  SWIM_NAME_MAX);
+	body = e->state == SWIM_ALIVE ? 2 + ADDR_WIRE_MAX + 5 + meta_len
+				      : 2 + SWIM_NAME_MAX;
+	return (uint32_t)(48 + e->name->len + body);
 }
 
 /* Queue a broadcast of member slot's current state. */

@@ -1,0 +1,773 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gossip/swim: the state machine driven directly, a few nodes at a time.
+ *
+ * These tests need to hold a particular packet in hand (to replay it, to
+ * flip its bits, to deliver it late), so they move packets themselves with
+ * zero latency instead of going through the simulator; the protocol at
+ * scale (100 and 1,000 nodes, loss, partitions) is tested by the scenarios
+ * in sim/scenarios/.
+ *
+ * Covered: join and agreement; bad input of every kind changes nothing and
+ * is counted; replays and old boots are refused; unknown senders outside
+ * the clock-skew bound are refused; a suspected node refutes through the
+ * buddy system and is never declared dead; a crashed node is declared dead
+ * everywhere; leave is reported as left; a restarted node rejoins with a
+ * higher incarnation; metadata updates spread; name conflicts are refused;
+ * force-leave rules; every datagram fits the payload budget.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "core/err.h"
+#include "core/rng.h"
+#include "gossip/swim.h"
+
+#define MAXN 80
+#define QMAX 65536
+#define T0 1700000000000ULL
+
+struct qpkt {
+	int kind, src, dst;
+	uint32_t sid;
+	size_t len;
+	uint8_t *data;
+};
+
+struct evrec {
+	int kind;
+	char name[SWIM_NAME_MAX + 1];
+	uint64_t inc;
+};
+
+struct net {
+	struct swim *n[MAXN];
+	struct addr a[MAXN];
+	struct keyring kr[MAXN];
+	bool down[MAXN]; /* crashed: no input, no ticks */
+	bool deaf[MAXN]; /* input dropped, still ticks */
+	int64_t skew[MAXN]; /* node clock = now + skew */
+	int cnt;
+	uint64_t now;
+	struct qpkt q[QMAX];
+	unsigned qh, qt;
+	size_t max_dgram;
+	struct evrec ev[MAXN][512];
+	unsigned nev[MAXN];
+	/* The last datagram from src to dst, kept for replay tests. */
+	int cap_src, cap_dst;
+	uint8_t cap[2048];
+	size_t cap_len;
+};
+
+static struct intern pool;
+static uint64_t *log_now;
+
+static void
+log_sink(void *ctx, enum log_level level, const char *line, size_t len)
+{
+	(void)level;
+	fprintf(stderr, "%8llu %s: %.*s\n",
+		(unsigned long long)(*log_now - T0), (const char *)ctx,
+		(int)len, line);
+}
+static struct keyring key_a, key_b, key_none;
+
+static int
+setup(void **state)
+{
+	uint8_t k[CRYPTO_KEY_LEN];
+
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	intern_init(&pool);
+	keyring_init(&key_a);
+	memset(k, 0xa5, sizeof(k));
+	keyring_add(&key_a, k);
+	keyring_init(&key_b);
+	memset(k, 0x5a, sizeof(k));
+	keyring_add(&key_b, k);
+	keyring_init(&key_none);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	intern_destroy(&pool);
+	return 0;
+}
+
+static struct net *
+net_new(void)
+{
+	struct net *net = calloc(1, sizeof(*net));
+
+	assert_non_null(net);
+	net->now = T0;
+	net->cap_src = -1;
+	return net;
+}
+
+/* Add node i named `name` (clock = net->now + skew_ms) to the network. */
+static int
+net_add(struct net *net, const char *name, const struct keyring *kr,
+	const char *cluster, int64_t skew_ms)
+{
+	struct swim_config c;
+	struct swim_env env;
+	int i = net->cnt++, err = 0;
+
+	net->skew[i] = skew_ms;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	addr_v4(&net->a[i], 10, 0, (uint8_t)(i >> 8), (uint8_t)i, 7946);
+	c.addr = net->a[i];
+	c.start_ms = (uint64_t)((int64_t)net->now + skew_ms);
+	c.seed = 1000 + (uint64_t)i;
+	snprintf(c.cluster, sizeof(c.cluster), "%s", cluster);
+	profile_lan(&c.prof);
+	net->kr[i] = *kr;
+	memset(&env, 0, sizeof(env));
+	env.pool = &pool;
+	env.keyring = &net->kr[i];
+	if (getenv("SWIM_TEST_LOG")) {
+		static struct log lg[MAXN];
+		static char names[MAXN][SWIM_NAME_MAX + 1];
+
+		log_now = &net->now;
+		snprintf(names[i], sizeof(names[i]), "%s", name);
+		lg[i].sink = log_sink;
+		lg[i].ctx = names[i];
+		lg[i].level = LOG_DEBUG;
+		env.log = &lg[i];
+	}
+	net->n[i] = swim_new(&c, &env, NULL, &err);
+	assert_non_null(net->n[i]);
+	return i;
+}
+
+static void
+net_free(struct net *net)
+{
+	for (int i = 0; i < net->cnt; i++)
+		swim_delete(net->n[i]);
+	while (net->qh != net->qt) {
+		free(net->q[net->qh % QMAX].data);
+		net->qh++;
+	}
+	free(net);
+}
+
+static int
+find(struct net *net, const struct addr *a)
+{
+	for (int i = 0; i < net->cnt; i++)
+		if (addr_equal(a, &net->a[i]))
+			return i;
+	return -1;
+}
+
+static void
+drain(struct net *net, int i)
+{
+	struct swim_out o;
+	struct swim_event e;
+
+	while (swim_pop_out(net->n[i], &o)) {
+		struct qpkt *p;
+		int dst = o.kind == SWIM_OUT_STREAM_RESP
+				  ? (int)(o.stream_id >> 16)
+				  : find(net, &o.to);
+
+		if (dst < 0)
+			continue;
+		if (o.kind == SWIM_OUT_DGRAM) {
+			if (o.len > net->max_dgram)
+				net->max_dgram = o.len;
+			if (i == net->cap_src && dst == net->cap_dst &&
+			    o.len <= sizeof(net->cap)) {
+				memcpy(net->cap, o.data, o.len);
+				net->cap_len = o.len;
+			}
+		}
+		assert_true(net->qt - net->qh < QMAX);
+		p = &net->q[net->qt++ % QMAX];
+		p->kind = o.kind;
+		p->src = i;
+		p->dst = dst;
+		/* Requests carry the requester in the conn id's high bits. */
+		p->sid = o.kind == SWIM_OUT_STREAM_REQ
+				 ? (o.stream_id & 0xffff) | ((uint32_t)i << 16)
+				 : (o.stream_id & 0xffff);
+		p->len = o.len;
+		p->data = malloc(o.len);
+		memcpy(p->data, o.data, o.len);
+	}
+	while (swim_pop_event(net->n[i], &e)) {
+		struct evrec *r;
+
+		if (net->nev[i] >= 512)
+			continue;
+		if (getenv("SWIM_TEST_EVENTS"))
+			fprintf(stderr, "%8llu n%d %s %s inc=%llu\n",
+				(unsigned long long)(net->now - T0), i,
+				swim_event_name(e.kind), e.name,
+				(unsigned long long)e.incarnation);
+		r = &net->ev[i][net->nev[i]++];
+		r->kind = e.kind;
+		memcpy(r->name, e.name, sizeof(r->name));
+		r->inc = e.incarnation;
+	}
+}
+
+static uint64_t
+clk(struct net *net, int i)
+{
+	return (uint64_t)((int64_t)net->now + net->skew[i]);
+}
+
+static void
+deliver(struct net *net, struct qpkt *p)
+{
+	bool lost = net->down[p->dst] || net->deaf[p->dst] ||
+		    net->down[p->src];
+
+	if (lost) {
+		if (p->kind == SWIM_OUT_STREAM_REQ && !net->down[p->src]) {
+			swim_stream_failed(net->n[p->src], clk(net, p->src),
+					   p->sid & 0xffff);
+			drain(net, p->src);
+		}
+		return;
+	}
+	switch (p->kind) {
+	case SWIM_OUT_DGRAM:
+		swim_recv(net->n[p->dst], clk(net, p->dst), &net->a[p->src],
+			  p->data, p->len);
+		break;
+	case SWIM_OUT_STREAM_REQ:
+		swim_recv_stream(net->n[p->dst], clk(net, p->dst), p->sid,
+				 &net->a[p->src], p->data, p->len);
+		break;
+	case SWIM_OUT_STREAM_RESP:
+		swim_stream_reply(net->n[p->dst], clk(net, p->dst), p->sid,
+				  p->data, p->len);
+		break;
+	}
+	drain(net, p->dst);
+}
+
+/* Run for ms of virtual time: deliver everything queued (zero latency),
+ * then advance to the next deadline. */
+static void
+run(struct net *net, uint64_t ms)
+{
+	uint64_t end = net->now + ms;
+
+	for (;;) {
+		uint64_t next = UINT64_MAX;
+
+		while (net->qh != net->qt) {
+			struct qpkt p = net->q[net->qh++ % QMAX];
+
+			deliver(net, &p);
+			free(p.data);
+		}
+		for (int i = 0; i < net->cnt; i++) {
+			uint64_t d;
+
+			if (net->down[i])
+				continue;
+			d = swim_next_deadline(net->n[i]);
+			if (d != UINT64_MAX)
+				d = (uint64_t)((int64_t)d - net->skew[i]);
+			if (d < next)
+				next = d;
+		}
+		if (next > end)
+			break;
+		if (next > net->now)
+			net->now = next;
+		for (int i = 0; i < net->cnt; i++) {
+			if (net->down[i] ||
+			    swim_next_deadline(net->n[i]) > clk(net, i))
+				continue;
+			swim_tick(net->n[i], clk(net, i));
+			drain(net, i);
+		}
+	}
+	net->now = end;
+}
+
+static void
+join(struct net *net, int i, int seed)
+{
+	assert_int_equal(swim_join(net->n[i], clk(net, i), &net->a[seed], 1),
+			 0);
+	drain(net, i);
+}
+
+static unsigned
+count_ev(struct net *net, int i, int kind, const char *name)
+{
+	unsigned c = 0;
+
+	for (unsigned k = 0; k < net->nev[i]; k++)
+		if (net->ev[i][k].kind == kind &&
+		    (!name || strcmp(net->ev[i][k].name, name) == 0))
+			c++;
+	return c;
+}
+
+static enum swim_state
+state_of(struct net *net, int i, const char *name)
+{
+	struct swim_member_info mi;
+
+	assert_true(swim_member_find(net->n[i], name, &mi));
+	return mi.state;
+}
+
+static uint64_t
+total_drops(struct swim *s)
+{
+	const struct swim_stats *st = swim_stats(s);
+	uint64_t t = 0;
+
+	for (int d = 0; d < SWIM_DROP__N; d++)
+		t += st->drops[d];
+	return t;
+}
+
+/* ---- tests ---- */
+
+static void
+test_join_agree(void **state)
+{
+	struct net *net = net_new();
+	int a, b, c;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	b = net_add(net, "b", &key_a, "test", 0);
+	c = net_add(net, "c", &key_a, "test", 0);
+	join(net, b, a);
+	join(net, c, a);
+	run(net, 10000);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(swim_count_state(net->n[i], SWIM_ALIVE), 3);
+		assert_int_equal(swim_digest(net->n[i]),
+				 swim_digest(net->n[a]));
+	}
+	assert_int_equal(count_ev(net, b, SWIM_EV_JOINED, NULL), 1);
+	assert_int_equal(count_ev(net, a, SWIM_EV_JOIN, "b"), 1);
+	assert_int_equal(count_ev(net, b, SWIM_EV_JOIN, "c"), 1);
+	/* Nobody suspected anybody. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(count_ev(net, i, SWIM_EV_SUSPECT, NULL), 0);
+	net_free(net);
+}
+
+static void
+test_bad_input(void **state)
+{
+	struct net *net = net_new();
+	struct swim_member_info mi;
+	uint8_t junk[1500], flip[2048];
+	uint64_t digest, drops0, inc;
+	size_t members;
+	int a, b, x, y, z;
+	struct rng r;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	b = net_add(net, "b", &key_a, "test", 0);
+	x = net_add(net, "x", &key_b, "test", 0);    /* another key */
+	y = net_add(net, "y", &key_a, "other", 0);   /* another cluster */
+	z = net_add(net, "z", &key_none, "test", 0); /* no encryption */
+	join(net, b, a);
+	run(net, 5000);
+	/* x, y, z try to join through a: all refused. */
+	join(net, x, a);
+	join(net, y, a);
+	join(net, z, a);
+	net->cap_src = b;
+	net->cap_dst = a;
+	run(net, 5000);
+	assert_true(net->cap_len > 0);
+	assert_int_equal(swim_member_count(net->n[a]), 2);
+	assert_false(swim_member_find(net->n[a], "x", &mi));
+	assert_false(swim_member_find(net->n[a], "y", &mi));
+	assert_false(swim_member_find(net->n[a], "z", &mi));
+	assert_true(swim_stats(net->n[a])->drops[SWIM_DROP_NOKEY] > 0);
+	assert_true(swim_stats(net->n[a])->drops[SWIM_DROP_AUTH] > 0);
+	assert_true(swim_stats(net->n[a])->drops[SWIM_DROP_PLAIN] > 0);
+
+	digest = swim_digest(net->n[a]);
+	members = swim_member_count(net->n[a]);
+	inc = swim_incarnation(net->n[a]);
+	drops0 = total_drops(net->n[a]);
+	rng_seed(&r, 99);
+	/* Garbage of every small length. */
+	for (size_t n = 0; n < 200; n++) {
+		rng_fill(&r, junk, n);
+		swim_recv(net->n[a], net->now, &net->a[b], junk, n);
+	}
+	/* Every prefix of a valid datagram. */
+	for (size_t n = 0; n < net->cap_len; n++)
+		swim_recv(net->n[a], net->now, &net->a[b], net->cap, n);
+	/* Every single-bit flip. */
+	for (size_t bit = 0; bit < net->cap_len * 8; bit++) {
+		memcpy(flip, net->cap, net->cap_len);
+		flip[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		swim_recv(net->n[a], net->now, &net->a[b], flip,
+			  net->cap_len);
+	}
+	drain(net, a);
+	assert_int_equal(net->qh, net->qt); /* a said nothing back */
+	assert_int_equal(swim_digest(net->n[a]), digest);
+	assert_int_equal(swim_member_count(net->n[a]), members);
+	assert_int_equal(swim_incarnation(net->n[a]), inc);
+	assert_int_equal(total_drops(net->n[a]) - drops0,
+			 200 + net->cap_len + net->cap_len * 8);
+	net_free(net);
+}
+
+static void
+test_replay_and_stale(void **state)
+{
+	struct net *net = net_new();
+	const struct swim_stats *st;
+	uint8_t old[2048];
+	size_t old_len;
+	int a, b, b2;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	b = net_add(net, "b", &key_a, "test", 0);
+	join(net, b, a);
+	net->cap_src = b;
+	net->cap_dst = a;
+	run(net, 5000);
+	assert_true(net->cap_len > 0);
+	st = swim_stats(net->n[a]);
+	/* The captured datagram was delivered once already: replays fail. */
+	swim_recv(net->n[a], net->now, &net->a[b], net->cap, net->cap_len);
+	swim_recv(net->n[a], net->now, &net->a[b], net->cap, net->cap_len);
+	assert_int_equal(st->drops[SWIM_DROP_REPLAY], 2);
+	memcpy(old, net->cap, net->cap_len);
+	old_len = net->cap_len;
+
+	/* b restarts (a new node object, later start, same name and
+	 * address) and rejoins; its previous life's packets are stale. */
+	net->down[b] = true;
+	run(net, 1000);
+	b2 = net_add(net, "b", &key_a, "test", 0);
+	net->a[b2] = net->a[b];
+	swim_delete(net->n[b2]);
+	{
+		struct swim_config c;
+		struct swim_env env;
+		int err;
+
+		memset(&c, 0, sizeof(c));
+		strcpy(c.name, "b");
+		c.addr = net->a[b];
+		c.start_ms = net->now;
+		c.seed = 77;
+		strcpy(c.cluster, "test");
+		profile_lan(&c.prof);
+		memset(&env, 0, sizeof(env));
+		env.pool = &pool;
+		env.keyring = &net->kr[b2];
+		net->n[b2] = swim_new(&c, &env, NULL, &err);
+	}
+	net->a[b].port = 1; /* retire the old node's address */
+	join(net, b2, a);
+	run(net, 5000);
+	assert_int_equal(state_of(net, a, "b"), SWIM_ALIVE);
+	swim_recv(net->n[a], net->now, &net->a[b2], old, old_len);
+	assert_int_equal(st->drops[SWIM_DROP_STALE], 1);
+	net_free(net);
+}
+
+static void
+test_skew(void **state)
+{
+	struct net *net = net_new();
+	const struct swim_stats *st;
+	int a, f, g;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	/* f's clock is ten minutes ahead; it and g form their own pair. */
+	f = net_add(net, "f", &key_a, "test", 600000);
+	g = net_add(net, "g", &key_a, "test", 600000);
+	join(net, g, f);
+	net->cap_src = f;
+	net->cap_dst = g;
+	run(net, 5000);
+	assert_true(net->cap_len > 0);
+	st = swim_stats(net->n[a]);
+	/* A datagram from an unknown sender far in the future. */
+	swim_recv(net->n[a], net->now, &net->a[f], net->cap, net->cap_len);
+	assert_int_equal(st->drops[SWIM_DROP_SKEW], 1);
+	/* A join (stream) from it is refused too. */
+	join(net, f, a);
+	run(net, 2000);
+	assert_int_equal(st->drops[SWIM_DROP_SKEW], 2);
+	assert_int_equal(swim_member_count(net->n[a]), 1);
+	net_free(net);
+}
+
+static void
+test_refute_buddy(void **state)
+{
+	struct net *net = net_new();
+	int a, b;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	b = net_add(net, "b", &key_a, "test", 0);
+	join(net, b, a);
+	run(net, 3000);
+	/* b stops hearing anything until a suspects it. */
+	net->deaf[b] = true;
+	for (int i = 0; i < 100 && !count_ev(net, a, SWIM_EV_SUSPECT, "b");
+	     i++)
+		run(net, 100);
+	assert_int_equal(count_ev(net, a, SWIM_EV_SUSPECT, "b"), 1);
+	net->deaf[b] = false;
+	run(net, 30000);
+	/* Probes sent while b was deaf may fail once more after it hears
+	 * again; each suspicion is refuted, none becomes a death. */
+	assert_true(count_ev(net, b, SWIM_EV_REFUTED, "b") >= 1);
+	assert_int_equal(count_ev(net, a, SWIM_EV_ALIVE, "b"),
+			 count_ev(net, a, SWIM_EV_SUSPECT, "b"));
+	assert_int_equal(count_ev(net, a, SWIM_EV_FAILED, "b"), 0);
+	assert_int_equal(state_of(net, a, "b"), SWIM_ALIVE);
+	assert_true(swim_incarnation(net->n[b]) > T0);
+	net_free(net);
+}
+
+static void
+test_crash_leave_rejoin(void **state)
+{
+	struct net *net = net_new();
+	int n[6], c2;
+
+	(void)state;
+	for (int i = 0; i < 6; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		n[i] = net_add(net, name, &key_a, "test", 0);
+		if (i)
+			join(net, n[i], n[0]);
+	}
+	run(net, 10000);
+	net->down[n[5]] = true;
+	run(net, 60000);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(state_of(net, n[i], "n5"), SWIM_DEAD);
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_FAILED, "n5"), 1);
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_FAILED, NULL), 1);
+	}
+	/* n4 leaves gracefully. */
+	assert_int_equal(swim_leave(net->n[n[4]], net->now), 0);
+	assert_int_equal(swim_leave(net->n[n[4]], net->now), ERR_STATE);
+	drain(net, n[4]);
+	run(net, 10000);
+	assert_true(swim_is_stopped(net->n[n[4]]));
+	assert_int_equal(count_ev(net, n[4], SWIM_EV_LEAVE_DONE, NULL), 1);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(state_of(net, n[i], "n4"), SWIM_LEFT);
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_LEFT, "n4"), 1);
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_FAILED, "n4"), 0);
+	}
+	net->down[n[4]] = true;
+	/* n5 restarts: a new object, later start time, same name and
+	 * address; it rejoins with a higher incarnation. */
+	{
+		struct swim_config c;
+		struct swim_env env;
+		int err;
+
+		c2 = net->cnt++;
+		memset(&c, 0, sizeof(c));
+		strcpy(c.name, "n5");
+		net->a[c2] = net->a[n[5]];
+		net->a[n[5]].port = 1;
+		c.addr = net->a[c2];
+		c.start_ms = net->now;
+		c.seed = 555;
+		strcpy(c.cluster, "test");
+		profile_lan(&c.prof);
+		net->kr[c2] = key_a;
+		memset(&env, 0, sizeof(env));
+		env.pool = &pool;
+		env.keyring = &net->kr[c2];
+		net->n[c2] = swim_new(&c, &env, NULL, &err);
+	}
+	join(net, c2, n[0]);
+	run(net, 20000);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(state_of(net, n[i], "n5"), SWIM_ALIVE);
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_JOIN, "n5"), 2);
+		assert_int_equal(swim_digest(net->n[n[i]]),
+				 swim_digest(net->n[c2]));
+	}
+	net_free(net);
+}
+
+static void
+test_meta_conflict_force_leave(void **state)
+{
+	struct net *net = net_new();
+	struct swim_member_info mi;
+	uint8_t big[SWIM_META_MAX + 1];
+	int a, b, c, evil;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	b = net_add(net, "b", &key_a, "test", 0);
+	c = net_add(net, "c", &key_a, "test", 0);
+	join(net, b, a);
+	join(net, c, a);
+	run(net, 5000);
+
+	/* Metadata. */
+	memset(big, 1, sizeof(big));
+	assert_int_equal(swim_set_meta(net->n[b], net->now, big, sizeof(big)),
+			 ERR_TOOBIG);
+	assert_int_equal(swim_set_meta(net->n[b], net->now, "role=db", 7), 0);
+	drain(net, b);
+	run(net, 5000);
+	assert_true(swim_member_find(net->n[a], "b", &mi));
+	assert_int_equal(mi.meta_len, 7);
+	assert_memory_equal(mi.meta, "role=db", 7);
+	assert_int_equal(count_ev(net, a, SWIM_EV_UPDATE, "b"), 1);
+
+	/* A second "b" at another address cannot take the name. */
+	evil = net_add(net, "b", &key_a, "test", 0);
+	join(net, evil, a);
+	run(net, 5000);
+	assert_true(count_ev(net, a, SWIM_EV_CONFLICT, "b") >= 1);
+	assert_true(swim_member_find(net->n[a], "b", &mi));
+	assert_true(addr_equal(&mi.addr, &net->a[b]));
+	net->down[evil] = true;
+
+	/* force-leave: refused for live, unknown and self; c crashes, is
+	 * declared failed, then force-left everywhere. */
+	assert_int_equal(swim_force_leave(net->n[a], net->now, "b"),
+			 ERR_STATE);
+	assert_int_equal(swim_force_leave(net->n[a], net->now, "nope"),
+			 ERR_NOENT);
+	assert_int_equal(swim_force_leave(net->n[a], net->now, "a"),
+			 ERR_STATE);
+	net->down[c] = true;
+	run(net, 60000);
+	assert_int_equal(state_of(net, a, "c"), SWIM_DEAD);
+	assert_int_equal(swim_force_leave(net->n[a], net->now, "c"), 0);
+	drain(net, a);
+	run(net, 5000);
+	assert_int_equal(state_of(net, a, "c"), SWIM_LEFT);
+	assert_int_equal(state_of(net, b, "c"), SWIM_LEFT);
+	assert_int_equal(count_ev(net, b, SWIM_EV_LEFT, "c"), 1);
+	net_free(net);
+}
+
+static void
+test_budget(void **state)
+{
+	struct net *net = net_new();
+	int n[MAXN - 2];
+
+	(void)state;
+	/* Many members with large metadata: plenty of broadcasts queued. */
+	for (int i = 0; i < MAXN - 2; i++) {
+		char name[SWIM_NAME_MAX + 1];
+		uint8_t meta[SWIM_META_MAX];
+
+		memset(name, 'n', sizeof(name) - 4);
+		snprintf(name + sizeof(name) - 4, 4, "%03d", i);
+		n[i] = net_add(net, name, &key_a, "test", 0);
+		memset(meta, i, sizeof(meta));
+		swim_set_meta(net->n[n[i]], net->now, meta, sizeof(meta));
+		if (i)
+			join(net, n[i], n[0]);
+	}
+	run(net, 20000);
+	assert_true(net->max_dgram > 1000);
+	assert_true(net->max_dgram <= 1400);
+	for (int i = 0; i < MAXN - 2; i++)
+		assert_int_equal(swim_count_state(net->n[n[i]], SWIM_ALIVE),
+				 MAXN - 2);
+	net_free(net);
+}
+
+static void
+test_profile(void **state)
+{
+	struct profile p;
+	uint64_t v;
+	char why[128];
+
+	(void)state;
+	assert_int_equal(profile_by_name(&p, "wan"), 0);
+	assert_int_equal(p.probe_interval_ms, 5000);
+	assert_int_equal(profile_by_name(&p, "nope"), ERR_NOENT);
+	assert_int_equal(profile_by_name(&p, "lan"), 0);
+	assert_int_equal(p.gossip_nodes, 3);
+	assert_int_equal(profile_set(&p, "probe_interval", "1.5s"), 0);
+	assert_int_equal(p.probe_interval_ms, 1500);
+	assert_int_equal(profile_set(&p, "gossip_nodes", "5"), 0);
+	assert_int_equal(p.gossip_nodes, 5);
+	assert_int_equal(profile_set(&p, "udp_payload_max", "2k"), 0);
+	assert_int_equal(p.udp_payload_max, 2048);
+	assert_int_equal(profile_set(&p, "bogus", "1"), ERR_NOENT);
+	assert_int_equal(profile_set(&p, "probe_timeout", "soon"), ERR_INVAL);
+	assert_int_equal(profile_set(&p, "gossip_nodes", "1000"), ERR_RANGE);
+	assert_int_equal(profile_set(&p, "probe_timeout", "2s"), 0);
+	assert_int_equal(profile_check(&p, why, sizeof(why)), ERR_INVAL);
+	assert_non_null(strstr(why, "probe_timeout"));
+	assert_int_equal(parse_duration_ms("24h", &v), 0);
+	assert_int_equal(v, 86400000);
+	assert_int_equal(parse_duration_ms("250", &v), 0);
+	assert_int_equal(v, 250);
+	assert_int_equal(parse_duration_ms("", &v), ERR_INVAL);
+	assert_int_equal(parse_duration_ms("5 s", &v), ERR_INVAL);
+	assert_int_equal(parse_duration_ms("99999999999999999999s", &v),
+			 ERR_RANGE);
+	assert_int_equal(parse_size("64k", &v), 0);
+	assert_int_equal(v, 65536);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_join_agree),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_replay_and_stale),
+		cmocka_unit_test(test_skew),
+		cmocka_unit_test(test_refute_buddy),
+		cmocka_unit_test(test_crash_leave_rejoin),
+		cmocka_unit_test(test_meta_conflict_force_leave),
+		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_profile),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
