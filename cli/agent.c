@@ -1,0 +1,916 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli/agent.c — `shoal agent`: start-up, the loop, events and shutdown.
+ *
+ * The agent is a thin shell around one struct node. Everything the
+ * protocol decides happens inside the node; this file supplies what the
+ * node may not touch (DESIGN.md §1): sockets, a clock, OS randomness,
+ * signals, files and child processes. In order:
+ *
+ *   start     settings (cli/opts), data dir (0700) and its lock, keys
+ *             (persisted keyring > --key-file > SHOAL_KEY > insecure),
+ *             sockets, control socket, the node, join.
+ *   run       one libev loop. UDP readable -> node_recv. TCP -> streams
+ *             (agent_stream.c). Timer -> node_tick. After each, agent_pump
+ *             drains the outbox (datagrams sent at once; streams started)
+ *             and the events (logged, handed to handlers and monitors,
+ *             the keyring persisted), then re-arms the timer.
+ *   stop      SIGTERM/SIGINT or `shoal leave` -> node_leave; when the node
+ *             reports SWIM_EV_LEAVE_DONE (or a bound passes) we exit 0. A
+ *             second signal exits at once with status 1.
+ *
+ * Randomness: the node's PRNG seed and every nonce come from libsodium's
+ * randombytes here, and nowhere else in shoal. Time: cli/clock.c.
+ */
+#include "cli/agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli/ctl.h"
+#include "cli/keyfile.h"
+#include "cli/net.h"
+#include "core/err.h"
+
+_Static_assert(AGENT_CMD_MAX == HANDLER_CMD_MAX, "handler spec width");
+_Static_assert(AGENT_HANDLERS_MAX <= HANDLER_SPECS_MAX, "handler count");
+
+uint64_t
+agent_now(struct agent *a)
+{
+	return agent_clock_now(&a->clock);
+}
+
+const char *
+agent_event_name(enum swim_event_kind kind)
+{
+	switch (kind) {
+	case SWIM_EV_JOIN:
+		return "member-join";
+	case SWIM_EV_UPDATE:
+		return "member-update";
+	case SWIM_EV_SUSPECT:
+		return "member-suspect";
+	case SWIM_EV_ALIVE:
+		return "member-alive";
+	case SWIM_EV_FAILED:
+		return "member-failed";
+	case SWIM_EV_LEFT:
+		return "member-leave";
+	case SWIM_EV_REAP:
+		return "member-reap";
+	case SWIM_EV_CONFLICT:
+		return "member-conflict";
+	case SWIM_EV_JOINED:
+		return "join-done";
+	case SWIM_EV_JOIN_FAILED:
+		return "join-failed";
+	case SWIM_EV_REFUTED:
+		return "refute";
+	case SWIM_EV_LEAVE_DONE:
+		return "leave-done";
+	}
+	return "unknown";
+}
+
+static void
+nonce_cb(void *ctx, uint8_t out[CRYPTO_NONCE_LEN])
+{
+	(void)ctx;
+	randombytes_buf(out, CRYPTO_NONCE_LEN);
+}
+
+/* ---- the timer ---- */
+
+static void
+arm_timer(struct agent *a)
+{
+	uint64_t now = agent_now(a);
+	uint64_t dl = node_next_deadline(a->node);
+	uint64_t delay = dl > now ? dl - now : 0;
+
+	if (delay > 60000)
+		delay = 60000;
+	ev_timer_stop(a->loop, &a->tick_w);
+	ev_now_update(a->loop);
+	ev_timer_set(&a->tick_w, (double)delay / 1000.0, 0.);
+	ev_timer_start(a->loop, &a->tick_w);
+}
+
+static void
+on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)loop;
+	(void)revents;
+	node_tick(a->node, agent_now(a));
+	agent_pump(a);
+}
+
+/* ---- UDP ---- */
+
+static void
+send_dgram(struct agent *a, const struct swim_out *out)
+{
+	struct sockaddr_storage ss;
+	int fam = a->bind.family == ADDR_V6 ? AF_INET6 : AF_INET;
+	socklen_t sl = net_sockaddr(&out->to, fam, &ss);
+	ssize_t w;
+
+	if (!sl) {
+		a->cnt.udp_send_errors++;
+		return;
+	}
+	do
+		w = sendto(a->udp_fd, out->data, out->len, 0,
+			   (struct sockaddr *)&ss, sl);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		struct log_rec r;
+
+		a->cnt.udp_send_errors++;
+		if (log_begin(&r, &a->log.lg, LOG_DEBUG, "udp send failed")) {
+			char to[ADDR_STR_MAX];
+
+			addr_format(&out->to, to, sizeof(to));
+			log_str(&r, "to", to);
+			log_str(&r, "error", strerror(errno));
+			log_end(&r);
+		}
+	}
+}
+
+static void
+on_udp(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)loop;
+	(void)revents;
+	for (int i = 0; i < AGENT_UDP_BATCH && !a->stopping; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct addr from;
+		ssize_t n = recvfrom(a->udp_fd, a->rx, sizeof(a->rx), 0,
+				     (struct sockaddr *)&ss, &sl);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				a->cnt.udp_recv_errors++;
+			break;
+		}
+		if (net_addr((struct sockaddr *)&ss, sl, &from))
+			continue;
+		node_recv(a->node, agent_now(a), &from, a->rx, (size_t)n);
+		agent_pump(a);
+	}
+}
+
+/* ---- events ---- */
+
+static enum log_level
+event_level(enum swim_event_kind k)
+{
+	switch (k) {
+	case SWIM_EV_SUSPECT:
+	case SWIM_EV_FAILED:
+	case SWIM_EV_CONFLICT:
+	case SWIM_EV_JOIN_FAILED:
+		return LOG_WARN;
+	default:
+		return LOG_INFO;
+	}
+}
+
+static void
+run_handlers(struct agent *a, const struct swim_event *ev, const char *name)
+{
+	char env_s[24][160];
+	const char *env[24];
+	size_t n = 0;
+	char addr[ADDR_STR_MAX], self_addr[ADDR_STR_MAX];
+	struct node_tag tags[NODE_TAGS_MAX];
+	char stdin_text[2048];
+	size_t slen = 0;
+	const char *role = "";
+	int ntags;
+
+	if (!handler_runner_wants(&a->handlers, name))
+		return;
+	addr_format(&ev->addr, addr, sizeof(addr));
+	addr_format(&a->advertise, self_addr, sizeof(self_addr));
+#define ENV(...)                                                               \
+	do {                                                                   \
+		if (n < 24) {                                                  \
+			snprintf(env_s[n], sizeof(env_s[n]), __VA_ARGS__);     \
+			env[n] = env_s[n];                                     \
+			n++;                                                   \
+		}                                                              \
+	} while (0)
+	ENV("SHOAL_EVENT=%s", name);
+	ENV("SHOAL_EVENT_TIME_MS=%llu", (unsigned long long)ev->time_ms);
+	ENV("SHOAL_SELF_NAME=%s", a->opts->name);
+	ENV("SHOAL_SELF_ADDR=%s", self_addr);
+	ENV("SHOAL_CLUSTER=%s", a->opts->cluster);
+	ENV("SHOAL_MEMBER_NAME=%s", ev->name);
+	ENV("SHOAL_MEMBER_ADDR=%s", addr);
+	ENV("SHOAL_MEMBER_STATUS=%s", swim_state_name(ev->state));
+	ENV("SHOAL_MEMBER_INCARNATION=%llu",
+	    (unsigned long long)ev->incarnation);
+	/* Our own tags, like serf's SERF_TAG_*. */
+	ntags = node_member_tags(a->node, a->opts->name, tags, NODE_TAGS_MAX);
+	for (int i = 0; i < ntags; i++) {
+		char key[NODE_TAG_KEY_MAX + 1];
+		size_t k;
+
+		for (k = 0; tags[i].key[k]; k++) {
+			char c = tags[i].key[k];
+
+			key[k] = (c >= 'a' && c <= 'z') ? (char)(c - 32)
+			       : (c == '.' || c == '-') ? '_'
+							: c;
+		}
+		key[k] = '\0';
+		ENV("SHOAL_TAG_%s=%s", key, tags[i].value);
+	}
+#undef ENV
+	/* stdin: NAME ADDRESS STATUS ROLE TAGS, tab-separated, like serf. */
+	ntags = node_member_tags(a->node, ev->name, tags, NODE_TAGS_MAX);
+	for (int i = 0; i < ntags; i++)
+		if (strcmp(tags[i].key, "role") == 0)
+			role = tags[i].value;
+	slen = (size_t)snprintf(stdin_text, sizeof(stdin_text),
+				"%s\t%s\t%s\t%s\t", ev->name, addr,
+				swim_state_name(ev->state), role);
+	for (int i = 0; i < ntags && slen < sizeof(stdin_text); i++) {
+		int w = snprintf(stdin_text + slen, sizeof(stdin_text) - slen,
+				 "%s%s=%s", i ? "," : "", tags[i].key,
+				 tags[i].value);
+
+		if (w < 0)
+			break;
+		slen += (size_t)w;
+	}
+	if (slen < sizeof(stdin_text) - 1)
+		stdin_text[slen++] = '\n';
+	else
+		slen = sizeof(stdin_text) - 1;
+	handler_submit(&a->handlers, name, env, n, stdin_text, slen);
+}
+
+static void
+persist_keyring(struct agent *a)
+{
+	const struct keyring *kr = node_keyring(a->node);
+	struct log_rec r;
+	char fp[CRYPTO_FP_LEN];
+
+	if (keyfile_write(a->keyring_path, kr)) {
+		a->cnt.keyring_write_errors++;
+		if (log_begin(&r, &a->log.lg, LOG_ERROR,
+			      "cannot save the keyring")) {
+			log_str(&r, "path", a->keyring_path);
+			log_str(&r, "error", strerror(errno));
+			log_end(&r);
+		}
+		return;
+	}
+	a->cnt.keyring_writes++;
+	if (log_begin(&r, &a->log.lg, LOG_INFO, "keyring saved")) {
+		log_str(&r, "path", a->keyring_path);
+		log_u64(&r, "keys", kr->n);
+		if (kr->n) {
+			crypto_key_fingerprint(kr->keys[kr->primary].bytes, fp);
+			log_str(&r, "primary", fp);
+		}
+		log_end(&r);
+	}
+}
+
+static void
+stop_loop(struct agent *a, int code)
+{
+	a->stopping = true;
+	a->exit_code = code;
+	ev_break(a->loop, EVBREAK_ALL);
+}
+
+static void
+on_event(struct agent *a, const struct node_event *ev)
+{
+	const struct swim_event *m = &ev->member;
+	const char *name;
+	struct log_rec r;
+
+	if (ev->kind == NODE_EV_KEYRING) {
+		persist_keyring(a);
+		return;
+	}
+	if (ev->kind != NODE_EV_MEMBER)
+		return;
+	name = agent_event_name(m->kind);
+	if (log_begin(&r, &a->log.lg, event_level(m->kind), "member event")) {
+		char addr[ADDR_STR_MAX];
+
+		addr_format(&m->addr, addr, sizeof(addr));
+		log_str(&r, "event", name);
+		log_str(&r, "member", m->name);
+		log_str(&r, "addr", addr);
+		log_str(&r, "status", swim_state_name(m->state));
+		log_u64(&r, "incarnation", m->incarnation);
+		log_end(&r);
+	}
+	agent_ctl_event(a, ev);
+	run_handlers(a, m, name);
+	if (m->kind == SWIM_EV_LEAVE_DONE) {
+		agent_ctl_leave_done(a);
+		log_begin(&r, &a->log.lg, LOG_INFO, "left the cluster");
+		log_end(&r);
+		stop_loop(a, 0);
+	}
+}
+
+void
+agent_pump(struct agent *a)
+{
+	struct swim_out out;
+	struct node_event ev;
+
+	if (a->in_pump) {
+		a->pump_again = true;
+		return;
+	}
+	a->in_pump = true;
+	do {
+		a->pump_again = false;
+		while (node_pop_out(a->node, &out)) {
+			if (out.kind == SWIM_OUT_DGRAM)
+				send_dgram(a, &out);
+			else
+				agent_stream_out(a, &out);
+		}
+		while (node_pop_event(a->node, &ev))
+			on_event(a, &ev);
+		if (a->nfailed) {
+			uint32_t id = a->failed[--a->nfailed];
+
+			node_stream_failed(a->node, agent_now(a), id);
+			a->pump_again = true;
+		}
+	} while (a->pump_again);
+	a->in_pump = false;
+	if (!a->stopping)
+		arm_timer(a);
+}
+
+/* ---- leave and signals ---- */
+
+static void
+on_leave_bound(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	struct log_rec r;
+
+	(void)loop;
+	(void)revents;
+	if (log_begin(&r, &a->log.lg, LOG_WARN,
+		      "leave did not finish in time; exiting")) {
+		log_end(&r);
+	}
+	agent_ctl_leave_done(a);
+	stop_loop(a, 0);
+}
+
+int
+agent_leave(struct agent *a)
+{
+	int rc;
+	struct log_rec r;
+
+	if (a->leaving)
+		return ERR_STATE;
+	if (log_begin(&r, &a->log.lg, LOG_INFO, "leaving the cluster"))
+		log_end(&r);
+	rc = node_leave(a->node, agent_now(a));
+	if (rc)
+		return rc;
+	a->leaving = true;
+	ev_timer_init(&a->leave_w, on_leave_bound,
+		      (swim_profile(node_swim(a->node))->leave_timeout_ms +
+		       AGENT_LEAVE_GRACE_MS) /
+			      1000.0,
+		      0.);
+	a->leave_w.data = a;
+	ev_timer_start(a->loop, &a->leave_w);
+	agent_pump(a);
+	return 0;
+}
+
+static void
+reload(struct agent *a)
+{
+	struct keyring kr;
+	char why[256];
+	enum log_level lvl;
+	struct log_rec r;
+	int rc;
+
+	rc = agent_opts_reload_log_level(a->opts, a->argc, a->argv, &lvl, why,
+					 sizeof(why));
+	if (rc) {
+		if (log_begin(&r, &a->log.lg, LOG_ERROR,
+			      "reload: settings not reloaded")) {
+			log_str(&r, "error", why);
+			log_end(&r);
+		}
+	} else {
+		agent_log_set_level(&a->log, lvl);
+		if (log_begin(&r, &a->log.lg, LOG_INFO, "reload: log level")) {
+			log_str(&r, "level", log_level_name(lvl));
+			log_end(&r);
+		}
+	}
+	if (!keyring_is_secure(node_keyring(a->node)))
+		return;
+	rc = keyfile_read(a->keyring_path, &kr, why, sizeof(why));
+	if (rc) {
+		if (log_begin(&r, &a->log.lg, LOG_ERROR,
+			      "reload: keyring not reloaded")) {
+			log_str(&r, "path", a->keyring_path);
+			log_str(&r, "error", why);
+			log_end(&r);
+		}
+		return;
+	}
+	rc = node_set_keyring(a->node, agent_now(a), &kr);
+	sodium_memzero(&kr, sizeof(kr));
+	if (log_begin(&r, &a->log.lg, rc ? LOG_ERROR : LOG_INFO,
+		      rc ? "reload: keyring refused" : "reload: keyring")) {
+		log_str(&r, "path", a->keyring_path);
+		log_u64(&r, "keys", node_keyring(a->node)->n);
+		if (rc)
+			log_err(&r, rc);
+		log_end(&r);
+	}
+	agent_pump(a);
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct agent *a = w->data;
+	struct log_rec r;
+
+	(void)loop;
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		if (log_begin(&r, &a->log.lg, LOG_INFO, "SIGHUP: reloading"))
+			log_end(&r);
+		reload(a);
+		return;
+	}
+	if (++a->signals > 1 || a->stopping) {
+		if (log_begin(&r, &a->log.lg, LOG_WARN,
+			      "second signal: exiting now")) {
+			log_str(&r, "signal", strsignal(w->signum));
+			log_end(&r);
+		}
+		stop_loop(a, 1);
+		return;
+	}
+	if (log_begin(&r, &a->log.lg, LOG_INFO, "signal: leaving gracefully")) {
+		log_str(&r, "signal", strsignal(w->signum));
+		log_end(&r);
+	}
+	if (a->leaving)
+		return;
+	if (agent_leave(a)) {
+		/* The node refused (already stopped): nothing to wait for. */
+		stop_loop(a, 0);
+	}
+}
+
+/* ---- start-up ---- */
+
+static void
+log_tap(void *ctx, enum log_level level, const char *line, size_t len)
+{
+	struct agent *a = ctx;
+
+	if (a->in_tap)
+		return;
+	a->in_tap = true;
+	agent_ctl_log(a, level, line, len);
+	a->in_tap = false;
+}
+
+static int
+start_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+start_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("shoal agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int
+setup_paths(struct agent *a)
+{
+	struct agent_opts *o = a->opts;
+	char why[512];
+	int n;
+
+	if (o->data_dir[0])
+		snprintf(a->data_dir, sizeof(a->data_dir), "%s", o->data_dir);
+	else if (agent_default_data_dir(a->data_dir, sizeof(a->data_dir)))
+		return start_error("no data dir: set HOME or pass --data-dir");
+	if (agent_mkdir_private(a->data_dir, why, sizeof(why)))
+		return start_error("data dir: %s", why);
+	snprintf(a->keyring_path, sizeof(a->keyring_path), "%s/%s",
+		 a->data_dir, KEYFILE_KEYRING_NAME);
+	snprintf(a->lock_path, sizeof(a->lock_path), "%s/agent.lock",
+		 a->data_dir);
+	if (o->socket[0])
+		n = snprintf(a->socket_path, sizeof(a->socket_path), "%s",
+			     o->socket);
+	else
+		n = snprintf(a->socket_path, sizeof(a->socket_path), "%s/%s",
+			     a->data_dir, CTL_SOCKET_NAME);
+	if (n < 0 || (size_t)n >= sizeof(a->socket_path))
+		return start_error("control socket path is longer than %zu "
+				   "bytes; pass a shorter --socket",
+				   sizeof(a->socket_path) - 1);
+	a->lock_fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (a->lock_fd < 0)
+		return start_error("%s: %s", a->lock_path, strerror(errno));
+	if (flock(a->lock_fd, LOCK_EX | LOCK_NB))
+		return start_error("another agent is running with data dir "
+				   "%s",
+				   a->data_dir);
+	return 0;
+}
+
+static int
+load_keys(struct agent *a, struct keyring *kr)
+{
+	struct agent_opts *o = a->opts;
+	char why[256];
+	struct log_rec r;
+	int rc;
+
+	rc = keyfile_read(a->keyring_path, kr, why, sizeof(why));
+	if (rc == 0) {
+		if (o->insecure)
+			return start_error("%s holds a keyring but "
+					   "--insecure-no-encryption was "
+					   "given; remove the file to run "
+					   "unencrypted",
+					   a->keyring_path);
+		if (log_begin(&r, &a->log.lg, LOG_INFO,
+			      "using the persisted keyring")) {
+			log_str(&r, "path", a->keyring_path);
+			log_u64(&r, "keys", kr->n);
+			log_end(&r);
+		}
+		if (o->key_file[0] || o->key[0]) {
+			struct keyring given;
+
+			if ((o->key_file[0]
+				     ? keyfile_read(o->key_file, &given, why,
+						    sizeof(why))
+				     : keyfile_parse(o->key, strlen(o->key),
+						     &given, why,
+						     sizeof(why))) == 0 &&
+			    keyring_find(kr, given.keys[given.primary].bytes) <
+				    0 &&
+			    log_begin(&r, &a->log.lg, LOG_WARN,
+				      "the persisted keyring wins over the "
+				      "given key, which it does not hold; "
+				      "delete it to start over")) {
+				log_str(&r, "path", a->keyring_path);
+				log_end(&r);
+			}
+			sodium_memzero(&given, sizeof(given));
+		}
+		return 0;
+	}
+	if (rc != ERR_NOENT)
+		return start_error("%s: %s", a->keyring_path, why);
+	if (o->key_file[0]) {
+		rc = keyfile_read(o->key_file, kr, why, sizeof(why));
+		if (rc)
+			return start_error("--key-file %s: %s", o->key_file,
+					   why);
+	} else if (o->key[0]) {
+		rc = keyfile_parse(o->key, strlen(o->key), kr, why,
+				   sizeof(why));
+		if (rc)
+			return start_error("SHOAL_KEY: %s (make a key with "
+					   "`shoal keygen`)",
+					   why);
+	} else if (o->insecure) {
+		keyring_init(kr);
+		if (log_begin(&r, &a->log.lg, LOG_WARN,
+			      "encryption is OFF (--insecure-no-encryption): "
+			      "anyone on the network can read and forge "
+			      "gossip")) {
+			log_end(&r);
+		}
+		return 0;
+	} else {
+		return start_error(
+			"no encryption key: make one with `shoal keygen > "
+			"shoal.key` and pass --key-file shoal.key (or set "
+			"SHOAL_KEY), or run with --insecure-no-encryption");
+	}
+	if (keyfile_write(a->keyring_path, kr))
+		return start_error("cannot write %s: %s", a->keyring_path,
+				   strerror(errno));
+	return 0;
+}
+
+static int
+setup_net(struct agent *a)
+{
+	struct agent_opts *o = a->opts;
+	struct addr want;
+	char why[256];
+	struct log_rec r;
+
+	addr_parse(&want, o->bind, AGENT_PORT_DEFAULT); /* validated */
+	if (net_bind_pair(&want, &a->udp_fd, &a->tcp_fd, &a->bind, why,
+			  sizeof(why)))
+		return start_error("%s", why);
+	if (o->advertise[0]) {
+		addr_parse(&a->advertise, o->advertise, a->bind.port);
+		if (a->advertise.port == 0)
+			a->advertise.port = a->bind.port;
+	} else if (addr_is_any(&a->bind)) {
+		if (net_pick_advertise(a->bind.family, &a->advertise)) {
+			if (a->bind.family == ADDR_V6)
+				addr_parse(&a->advertise, "::1", 0);
+			else
+				addr_v4(&a->advertise, 127, 0, 0, 1, 0);
+			if (log_begin(&r, &a->log.lg, LOG_WARN,
+				      "no non-loopback address to advertise; "
+				      "using loopback (set --advertise)"))
+				log_end(&r);
+		}
+		a->advertise.port = a->bind.port;
+	} else {
+		a->advertise = a->bind;
+	}
+	a->nseeds = 0;
+	for (unsigned i = 0; i < o->njoin; i++) {
+		struct addr s;
+
+		if (net_resolve(o->join[i], AGENT_PORT_DEFAULT,
+				a->advertise.family, &s, why, sizeof(why)))
+			return start_error("--join %s: %s", o->join[i], why);
+		if (addr_equal(&s, &a->advertise) || addr_equal(&s, &a->bind))
+			continue; /* ourselves: the seed of a new cluster */
+		a->seeds[a->nseeds++] = s;
+	}
+	return 0;
+}
+
+static int
+setup_node(struct agent *a, const struct keyring *kr)
+{
+	struct agent_opts *o = a->opts;
+	struct node_config cfg;
+	struct node_env env;
+	int err = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.swim.name, sizeof(cfg.swim.name), "%s", o->name);
+	cfg.swim.addr = a->advertise;
+	cfg.swim.start_ms = agent_now(a);
+	randombytes_buf(&cfg.swim.seed, sizeof(cfg.swim.seed));
+	snprintf(cfg.swim.cluster, sizeof(cfg.swim.cluster), "%s", o->cluster);
+	cfg.swim.prof = o->prof;
+	for (unsigned i = 0; i < o->ntag; i++) {
+		if (node_tag_parse(o->tag[i], &cfg.tags[i]))
+			return start_error("--tag %s: keys are 1..32 of "
+					   "[A-Za-z0-9._-], values up to 64 "
+					   "printable characters without "
+					   "'=' or ','",
+					   o->tag[i]);
+	}
+	cfg.ntags = o->ntag;
+	memset(&env, 0, sizeof(env));
+	env.pool = &a->pool;
+	env.log = &a->log.lg;
+	env.nonce = nonce_cb;
+	env.nonce_ctx = a;
+	a->node = node_new(&cfg, kr, &env, &err);
+	if (!a->node)
+		return start_error("cannot start the node: %s", err_str(err));
+	return 0;
+}
+
+static void
+cleanup(struct agent *a)
+{
+	agent_ctl_flush(a, 1000);
+	agent_ctl_close_all(a);
+	agent_streams_close_all(a);
+	handler_runner_destroy(&a->handlers);
+	if (a->udp_fd >= 0) {
+		ev_io_stop(a->loop, &a->udp_w);
+		close(a->udp_fd);
+	}
+	if (a->tcp_fd >= 0) {
+		ev_io_stop(a->loop, &a->tcp_w);
+		close(a->tcp_fd);
+	}
+	ev_timer_stop(a->loop, &a->tick_w);
+	ev_timer_stop(a->loop, &a->leave_w);
+	ev_signal_stop(a->loop, &a->sigterm_w);
+	ev_signal_stop(a->loop, &a->sigint_w);
+	ev_signal_stop(a->loop, &a->sighup_w);
+	node_delete(a->node);
+	a->node = NULL;
+	intern_destroy(&a->pool);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+}
+
+static void
+on_tcp_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	agent_stream_accept(w->data);
+}
+
+int
+agent_main(int argc, char **argv)
+{
+	struct agent *a;
+	struct keyring kr;
+	char err[512];
+	char host[256];
+	char baddr[ADDR_STR_MAX], aaddr[ADDR_STR_MAX];
+	struct log_rec r;
+	int rc = 1;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return start_error("out of memory");
+	a->opts = calloc(1, sizeof(*a->opts));
+	if (!a->opts) {
+		free(a);
+		return start_error("out of memory");
+	}
+	a->udp_fd = a->tcp_fd = a->ctl_fd = a->lock_fd = -1;
+	a->monitor_log_level = -1;
+	a->argc = argc;
+	a->argv = argv;
+	if (agent_opts_load(a->opts, argc, argv, err, sizeof(err))) {
+		start_error("%s", err);
+		rc = 2;
+		goto out_free;
+	}
+	if (a->opts->help) {
+		fputs(agent_opts_usage, stdout);
+		rc = 0;
+		goto out_free;
+	}
+	/* Children (event handlers) must never see the key. */
+	unsetenv("SHOAL_KEY");
+	if (!a->opts->name[0]) {
+		if (gethostname(host, sizeof(host)) || !host[0]) {
+			start_error("no hostname: pass --name");
+			goto out_free;
+		}
+		host[sizeof(host) - 1] = '\0';
+		if (strlen(host) > 64 || !swim_name_valid(host, strlen(host))) {
+			start_error("the hostname \"%.64s\" is not a valid "
+				    "member name; pass --name",
+				    host);
+			goto out_free;
+		}
+		strcpy(a->opts->name, host);
+	}
+	if (sodium_init() < 0) {
+		start_error("libsodium failed to start");
+		goto out_free;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	agent_clock_init(&a->clock);
+	a->start_mono_ms = agent_mono_ms();
+	agent_log_init(&a->log, STDERR_FILENO, a->opts->log_level);
+	a->log.tap = log_tap;
+	a->log.tap_ctx = a;
+	intern_init(&a->pool);
+	a->loop = ev_default_loop(EVFLAG_AUTO);
+	if (!a->loop) {
+		start_error("cannot start libev");
+		goto out_free;
+	}
+	ev_timer_init(&a->tick_w, on_tick, 0., 0.);
+	a->tick_w.data = a;
+	ev_timer_init(&a->leave_w, on_leave_bound, 0., 0.);
+	a->leave_w.data = a;
+	if (setup_paths(a))
+		goto out_cleanup;
+	if (load_keys(a, &kr))
+		goto out_cleanup;
+	if (handler_runner_init(&a->handlers, a->loop, &a->log.lg, NULL,
+				(const char(*)[HANDLER_CMD_MAX])a->opts->handler,
+				a->opts->nhandler, err, sizeof(err))) {
+		start_error("--event-handler: %s", err);
+		goto out_cleanup;
+	}
+	if (setup_net(a) || setup_node(a, &kr)) {
+		sodium_memzero(&kr, sizeof(kr));
+		goto out_cleanup;
+	}
+	sodium_memzero(&kr, sizeof(kr));
+	if (agent_ctl_listen(a, err, sizeof(err))) {
+		start_error("control socket: %s", err);
+		goto out_cleanup;
+	}
+
+	ev_io_init(&a->udp_w, on_udp, a->udp_fd, EV_READ);
+	a->udp_w.data = a;
+	ev_io_start(a->loop, &a->udp_w);
+	ev_io_init(&a->tcp_w, on_tcp_accept, a->tcp_fd, EV_READ);
+	a->tcp_w.data = a;
+	ev_io_start(a->loop, &a->tcp_w);
+	ev_signal_init(&a->sigterm_w, on_signal, SIGTERM);
+	ev_signal_init(&a->sigint_w, on_signal, SIGINT);
+	ev_signal_init(&a->sighup_w, on_signal, SIGHUP);
+	a->sigterm_w.data = a->sigint_w.data = a->sighup_w.data = a;
+	ev_signal_start(a->loop, &a->sigterm_w);
+	ev_signal_start(a->loop, &a->sigint_w);
+	ev_signal_start(a->loop, &a->sighup_w);
+
+	addr_format(&a->bind, baddr, sizeof(baddr));
+	addr_format(&a->advertise, aaddr, sizeof(aaddr));
+	if (log_begin(&r, &a->log.lg, LOG_INFO, "agent started")) {
+		log_str(&r, "name", a->opts->name);
+		log_str(&r, "bind", baddr);
+		log_str(&r, "advertise", aaddr);
+		log_str(&r, "cluster", a->opts->cluster);
+		log_str(&r, "profile", a->opts->prof.name);
+		log_bool(&r, "encrypted",
+			 keyring_is_secure(node_keyring(a->node)));
+		log_str(&r, "data_dir", a->data_dir);
+		log_str(&r, "socket", a->socket_path);
+		log_str(&r, "version", SHOAL_VERSION);
+		log_end(&r);
+	}
+	if (a->nseeds) {
+		int jr = node_join(a->node, agent_now(a), a->seeds, a->nseeds);
+
+		if (log_begin(&r, &a->log.lg, jr ? LOG_ERROR : LOG_INFO,
+			      "joining")) {
+			for (unsigned i = 0; i < a->nseeds && i < 4; i++) {
+				char s[ADDR_STR_MAX];
+
+				addr_format(&a->seeds[i], s, sizeof(s));
+				log_str(&r, "seed", s);
+			}
+			log_u64(&r, "seeds", a->nseeds);
+			if (jr)
+				log_err(&r, jr);
+			log_end(&r);
+		}
+	}
+	agent_pump(a);
+	ev_run(a->loop, 0);
+	rc = a->exit_code;
+	if (log_begin(&r, &a->log.lg, LOG_INFO, "agent stopped")) {
+		log_i64(&r, "exit", rc);
+		log_end(&r);
+	}
+out_cleanup:
+	cleanup(a);
+out_free:
+	free(a->opts);
+	free(a);
+	return rc;
+}
