@@ -5,8 +5,9 @@
 #   make test       install missing packages, build, run every test
 #   make demo       a local 5-agent cluster doing its job
 #   make asan       the whole test suite under ASan + UBSan (build/asan/)
-#   make valgrind   unit tests under valgrind memcheck
+#   make valgrind   unit tests and fuzz replays under valgrind memcheck
 #   make fuzz       libFuzzer (clang) on every decoder, FUZZ_SECONDS each
+#   make fuzz-corpus rewrite the committed seed inputs of the fuzz targets
 #   make bench      the figures of DESIGN.md §7, side by side with serf
 #   make check-deps prove core/, gossip/, sched/ are pure
 #   make format     clang-format every source file
@@ -56,13 +57,17 @@ ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(B)/config.mk
 endif
 
+# msgpack-c is msgpack.pc up to 4.x (Debian 12) and msgpack-c.pc from 6.x.
 $(B)/config.mk: scripts/deps Makefile
 	@mkdir -p $(B)
 	@scripts/deps
-	@printf 'PKG_CFLAGS := %s\nPKG_LIBS := %s\nTEST_LIBS := %s\n' \
-		"$$(pkg-config --cflags $(PKGS))" \
-		"$$(pkg-config --libs $(PKGS))" \
-		"$$(pkg-config --libs cmocka)" > $@
+	@pkgs="$$(echo '$(PKGS)' | sed "s/msgpack/$$(pkg-config --exists msgpack-c && echo msgpack-c || echo msgpack)/")"; \
+	pkg-config --exists $$pkgs cmocka || { \
+		echo "make: pkg-config cannot find some of: $$pkgs cmocka (see scripts/deps)" >&2; exit 1; }; \
+	printf 'PKG_CFLAGS := %s\nPKG_LIBS := %s\nTEST_LIBS := %s\n' \
+		"$$(pkg-config --cflags $$pkgs)" \
+		"$$(pkg-config --libs $$pkgs)" \
+		"$$(pkg-config --libs cmocka)" > $@.tmp && mv $@.tmp $@
 
 # ---- sources -----------------------------------------------------------
 
@@ -95,7 +100,11 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
 ALL_OBJ := $(call obj,$(CORE_SRC) $(GOSSIP_SRC) $(SCHED_SRC) $(CLI_SRC) \
 	$(SIM_SRC) cli/main.c sim/main.c $(UNIT_SRC) $(UNIT_HELPERS) \
-	$(FUZZ_SRC) tests/fuzz/replay.c $(BENCH_SRC))
+	$(FUZZ_SRC) tests/fuzz/replay.c tests/fuzz/gen_corpus.c $(BENCH_SRC))
+
+# Objects reached only through pattern rules (tests, replay drivers) would
+# otherwise count as intermediate files and be deleted after each build.
+.SECONDARY: $(ALL_OBJ)
 
 # ---- rules ---------------------------------------------------------------
 
@@ -142,6 +151,17 @@ $(B)/tests/replay_%: $(B)/obj/tests/fuzz/%.o $(B)/obj/tests/fuzz/replay.o $(ALL_
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
 
+# The seed inputs of the fuzz targets (committed; see tests/fuzz/gen_corpus.c).
+$(B)/tests/gen_corpus: $(B)/obj/tests/fuzz/gen_corpus.o $(LIB_CORE)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+.PHONY: fuzz-corpus
+fuzz-corpus: $(B)/tests/gen_corpus
+	@$(B)/tests/gen_corpus tests/fuzz/corpus
+	@echo "fuzz-corpus: wrote tests/fuzz/corpus/ (commit what changed)"
+
 # Benchmark programs: tests/bench/NAME.c -> $(B)/bench/NAME.
 $(B)/bench/%: $(B)/obj/tests/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(@D)
@@ -179,37 +199,71 @@ asan:
 	@$(MAKE) B=build/asan SAN=1 test
 
 .PHONY: valgrind
-valgrind: $(UNIT_BINS)
-	@scripts/deps --extra
-	@scripts/run-tests --only unit --valgrind $(B)
+valgrind: $(UNIT_BINS) $(REPLAY_BINS)
+	@scripts/deps --valgrind
+	@scripts/run-tests --only unit,fuzz --valgrind $(B)
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------
+#
+# Every tests/fuzz/fuzz_NAME.c is a target. The libraries are rebuilt with
+# clang, coverage instrumentation and ASan + UBSan under build/fuzz/; each
+# target then runs FUZZ_SECONDS on its committed corpus
+# (tests/fuzz/corpus/fuzz_NAME/, read only) plus a work directory of its
+# own (build/fuzz/fuzz_NAME.work/, where new inputs go and which later runs
+# start from). FUZZ_TARGETS="fuzz_codec fuzz_addr" picks some. A crash stops
+# with the reproducer in build/fuzz/; once fixed, copy it into the corpus as
+# regress-WHAT so that `make test` replays it for ever.
 
 FUZZ_B := build/fuzz
-FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -I. -D_GNU_SOURCE
-FUZZ_LIB_SRC := $(CORE_SRC) $(GOSSIP_SRC) $(SCHED_SRC)
-FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+	-fsanitize=fuzzer-no-link $(PKG_CFLAGS)
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_MAX_LEN ?= 65536
+FUZZ_LIBS := $(FUZZ_B)/libshoal-sched.a $(FUZZ_B)/libshoal-gossip.a \
+	$(FUZZ_B)/libshoal-core.a
 
-.PHONY: fuzz
-fuzz: $(B)/config.mk
-	@scripts/deps --extra
-	@mkdir -p $(FUZZ_B)
-	@for src in $(FUZZ_SRC); do \
-		name=$$(basename $$src .c); \
-		echo "  FUZZ-CC $$name"; \
-		clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $(FUZZ_B)/$$name $$src \
-			$(FUZZ_LIB_SRC) $(PKG_LIBS) -lm || exit 1; \
-	done
-	@for src in $(FUZZ_SRC); do \
-		name=$$(basename $$src .c); \
-		corpus=tests/fuzz/corpus/$$name; mkdir -p $$corpus $(FUZZ_B)/$$name.work; \
+$(FUZZ_B)/obj/%.o: %.c $(B)/config.mk | fuzz-deps
+	@mkdir -p $(@D)
+	@echo "  FUZZ-CC $<"
+	@$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_B)/libshoal-core.a: $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(CORE_SRC))
+$(FUZZ_B)/libshoal-gossip.a: $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(GOSSIP_SRC))
+$(FUZZ_B)/libshoal-sched.a: $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(SCHED_SRC))
+$(FUZZ_LIBS): | $(B)/empty.o
+	@echo "  AR      $@"
+	@rm -f $@
+	@ar rcs $@ $^ $(if $^,,$(B)/empty.o)
+
+$(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
+	@echo "  FUZZ-LD $@"
+	@$(FUZZ_CC) -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
+
+-include $(wildcard $(FUZZ_B)/obj/*/*.d $(FUZZ_B)/obj/tests/fuzz/*.d)
+.SECONDARY: $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(FUZZ_SRC))
+
+.PHONY: fuzz fuzz-deps fuzz-build
+fuzz-deps:
+	@scripts/deps --fuzz
+
+fuzz-build: $(addprefix $(FUZZ_B)/,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@for name in $(FUZZ_TARGETS); do \
+		corpus=tests/fuzz/corpus/$$name; work=$(FUZZ_B)/$$name.work; \
+		mkdir -p $$work; [ -d $$corpus ] || corpus=; \
 		echo "  FUZZ    $$name for $(FUZZ_SECONDS)s"; \
-		$(FUZZ_B)/$$name -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+		$(FUZZ_B)/$$name -max_total_time=$(FUZZ_SECONDS) \
+			-max_len=$(FUZZ_MAX_LEN) -timeout=10 -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_B)/$$name- \
-			$(FUZZ_B)/$$name.work $$corpus >$(FUZZ_B)/$$name.log 2>&1 \
-			|| { tail -40 $(FUZZ_B)/$$name.log; echo "fuzz: $$name found a crash; reproducer under $(FUZZ_B)/"; exit 1; }; \
-		grep -E "^#[0-9]+.*DONE|Done [0-9]+ runs" $(FUZZ_B)/$$name.log | tail -1; \
+			$$work $$corpus >$(FUZZ_B)/$$name.log 2>&1 \
+			|| { tail -40 $(FUZZ_B)/$$name.log; \
+			     echo "fuzz: $$name failed; reproducer and log under $(FUZZ_B)/"; exit 1; }; \
+		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_B)/$$name.log); \
+		cov=$$(grep -E '^#[0-9]+' $(FUZZ_B)/$$name.log | tail -1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p'); \
+		echo "          $$runs runs, coverage $${cov:-?} edges, $$(ls $$work | wc -l) new inputs in $$work, no crash"; \
 	done
 
 # ---- demo and benchmarks -------------------------------------------------
@@ -245,4 +299,4 @@ clean:
 
 .PHONY: help
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,17p' Makefile | sed 's/^# \{0,1\}//'
