@@ -128,7 +128,8 @@ int crypto_seal(const struct keyring *kr, const void *label, size_t label_len,
 /* Open a sealed packet into pt (pt_cap >= in_len is always enough). Returns
  * 0 and sets *pt_len, or: ERR_TRUNC (shorter than a header and tag),
  * ERR_VERSION, ERR_PLAIN (unencrypted packet but we have keys), ERR_NOKEY
- * (no key with that id, or we have no keys), ERR_AUTH (tag or checksum
+ * (no key with that id, or we have no keys), ERR_DECODE (unknown flags, or
+ * a non-zero key id in an unencrypted packet), ERR_AUTH (tag or checksum
  * mismatch: wrong key, wrong label, tampering), ERR_TOOBIG (pt_cap). */
 int crypto_open(const struct keyring *kr, const void *label, size_t label_len,
 		const uint8_t *in, size_t in_len, uint8_t *pt, size_t pt_cap,
