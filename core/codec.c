@@ -27,10 +27,27 @@ static int
 writer_cb(void *data, const char *p, size_t n)
 {
 	struct codec_writer *w = data;
+	struct buf *b = w->b;
 	int rc;
 
 	if (w->err)
 		return -1;
+	/* Fast path: the bytes fit in memory already allocated (cap never
+	 * exceeds max, so this cannot pass the hard limit). */
+	if (n <= b->cap - b->len) {
+		uint8_t *dst = b->data + b->len;
+
+		/* msgpack-c hands us 1-9 byte pieces for every tag and
+		 * number: a byte loop beats a call to memcpy for those. */
+		if (n <= 16) {
+			for (size_t i = 0; i < n; i++)
+				dst[i] = (uint8_t)p[i];
+		} else {
+			memcpy(dst, p, n);
+		}
+		b->len += n;
+		return 0;
+	}
 	rc = buf_append(w->b, p, n);
 	if (rc) {
 		w->err = rc;
@@ -302,6 +319,12 @@ codec_read_uint(struct codec_reader *r, uint64_t *v)
 	bool sgn;
 	uint64_t u = 0;
 	int64_t s = 0;
+
+	/* Fast path: a positive fixint (keys and small values). */
+	if (!r->err && r->p < r->end && *r->p <= 0x7f) {
+		*v = *r->p++;
+		return 0;
+	}
 
 	if (read_integer(r, &sgn, &u, &s))
 		return r->err;

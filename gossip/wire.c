@@ -347,6 +347,14 @@ wire_dgram_decode(const uint8_t *p, size_t len, struct wire_hdr *h,
 			if (codec_peek(&r) != CODEC_ARRAY)
 				return codec_fail(&r, ERR_DECODE);
 			mstart = r.p;
+			if (nkeys == 0) {
+				/* The last key (as we write it): the messages
+				 * run to the end, and the caller's read of
+				 * them checks there is nothing after. */
+				mend = r.end;
+				r.p = r.end;
+				continue;
+			}
 			if (codec_skip(&r))
 				return r.err;
 			mend = r.p;

@@ -159,8 +159,11 @@ void wire_stream_app(struct codec_writer *w, const uint8_t *p, size_t n);
 /* ---- reading ---- */
 
 /* Decode a datagram's header; on success *msgs is a reader over the
- * messages array's elements and *n their count. 0 or ERR_DECODE,
- * ERR_TRUNC, ERR_VERSION. */
+ * messages array's elements and *n their count. The caller reads the n
+ * messages and then must check codec_read_end(msgs): when the messages are
+ * the map's last key (as we write them) the reader runs to the end of the
+ * input, and trailing bytes are found there. 0 or ERR_DECODE, ERR_TRUNC,
+ * ERR_VERSION. */
 int wire_dgram_decode(const uint8_t *p, size_t len, struct wire_hdr *h,
 		      struct codec_reader *msgs, uint32_t *n);
 
