@@ -78,12 +78,14 @@ copy_name(char *dst, const char *src)
 }
 
 void
-elect_init(struct elect *e, const char *self, bool eligible)
+elect_init(struct elect *e, const char *self, bool eligible,
+	   uint64_t claim_delay_ms)
 {
 	memset(e, 0, sizeof(*e));
 	copy_name(e->self, self);
 	e->self_rank = elect_rank(e->self);
 	e->eligible = eligible;
+	e->claim_delay_ms = claim_delay_ms;
 	e->reason = ELECT_NO_ELIGIBLE;
 }
 
@@ -157,7 +159,7 @@ claimant_in_office(const struct elect *e, const struct elect_view *v)
 		return e->eligible;
 	if (!v->find(v->ctx, e->claimant, &m))
 		return false;
-	return reachable(m.state);
+	return m.eligible && reachable(m.state);
 }
 
 /* The best-ranked eligible member that is alive or suspect, into best.
@@ -197,33 +199,49 @@ elect_update(struct elect *e, const struct elect_view *v, uint64_t now_ms)
 	e->quorum = e->voters > 0 && 2 * (uint64_t)e->seen > e->voters;
 	e->effective = claimant_in_office(e, v);
 	e->waiting_for[0] = 0;
+	if (e->effective) {
+		e->vacant = false;
+	} else if (!e->vacant) {
+		e->vacant = true;
+		e->vacant_since_ms = now_ms;
+	}
 
 	if (!e->effective && e->quorum && best_candidate(e, v, best)) {
-		if (!strcmp(best, e->self)) {
+		copy_name(e->waiting_for, best);
+		if (!strcmp(best, e->self) &&
+		    now_ms >= e->vacant_since_ms + e->claim_delay_ms) {
 			e->max_term++;
 			e->term = e->max_term;
 			copy_name(e->claimant, e->self);
 			e->effective = true;
+			e->vacant = false;
+			e->waiting_for[0] = 0;
 			e->claim_pending = true;
 			e->claims_made++;
-		} else {
-			copy_name(e->waiting_for, best);
 		}
 	}
 
 	e->leading = e->effective && !strcmp(e->claimant, e->self) &&
 		     e->quorum && e->eligible;
-	if (e->leading)
-		e->reason = ELECT_LEADING;
-	else if (e->effective && strcmp(e->claimant, e->self))
-		e->reason = ELECT_FOLLOWING;
-	else if (e->voters == 0)
+	if (e->voters == 0)
 		e->reason = ELECT_NO_ELIGIBLE;
 	else if (!e->quorum)
 		e->reason = ELECT_NO_QUORUM;
+	else if (e->leading)
+		e->reason = ELECT_LEADING;
+	else if (e->effective)
+		e->reason = ELECT_FOLLOWING;
 	else
 		e->reason = ELECT_WAITING;
 	push_event(e, now_ms);
+}
+
+uint64_t
+elect_next_deadline(const struct elect *e)
+{
+	if (e->reason != ELECT_WAITING || strcmp(e->waiting_for, e->self))
+		return UINT64_MAX;
+	return e->vacant_since_ms + e->claim_delay_ms;
 }
 
 /* Member names: 1..ELECT_NAME_MAX bytes of [A-Za-z0-9._-] (swim.h). */
@@ -301,13 +319,13 @@ elect_pop_event(struct elect *e, struct elect_event *ev)
 const char *
 elect_manager(const struct elect *e)
 {
-	return e->effective ? e->claimant : NULL;
+	return e->effective && e->quorum ? e->claimant : NULL;
 }
 
 uint64_t
 elect_term(const struct elect *e)
 {
-	return e->effective ? e->term : 0;
+	return e->effective && e->quorum ? e->term : 0;
 }
 
 /* Bounded appending for the status line. */
@@ -374,6 +392,13 @@ elect_status_text(const struct elect *e, const struct elect_view *v,
 		put(&l, "no manager: no eligible members");
 		break;
 	case ELECT_WAITING:
+		if (!strcmp(e->waiting_for, e->self)) {
+			put(&l, "no manager yet: this node (best-ranked "
+				"eligible member) claims term ");
+			put_u64(&l, e->max_term + 1);
+			put(&l, " after the claim delay");
+			break;
+		}
 		put(&l, "no manager yet: waiting for ");
 		put(&l, e->waiting_for[0] ? e->waiting_for : "?");
 		put(&l, " (best-ranked eligible member) to claim term ");

@@ -17,10 +17,14 @@
  *     elect_recv_claim() feeds and elect_claim() reads.
  *   - The accepted manager stays in office while it is alive or suspect in
  *     the view (no pre-emption by a better-ranked newcomer).
- *   - When it is failed, left or unknown (or there is none), the
- *     best-ranked eligible member that is alive or suspect claims with
- *     term = (highest term seen) + 1 — but only while it has a quorum.
- *     Everyone else waits for it.
+ *   - When it is failed, left, unknown or no longer eligible (or there is
+ *     none), the best-ranked eligible member that is alive or suspect
+ *     claims with term = (highest term seen) + 1 — but only while it has a
+ *     quorum, and only once the office has been vacant in its view for
+ *     claim_delay_ms. The delay gives gossip and push-pull time to bring a
+ *     node that just started (or just healed) the claim already in force,
+ *     so that it does not claim the same term and win the tie on rank.
+ *     Everyone else waits for the best-ranked candidate.
  *   - The manager acts (elect_is_manager()) only while it has a quorum; it
  *     steps down when it loses it and resumes if it regains it before
  *     anyone else claimed a higher term. A minority therefore never
@@ -79,8 +83,8 @@ enum elect_reason {
 	ELECT_LEADING = 0,     /* we are the acting manager */
 	ELECT_FOLLOWING = 1,   /* another member is the manager */
 	ELECT_NO_QUORUM = 2,   /* no manager: we see no majority of voters */
-	ELECT_WAITING = 3,     /* no manager yet: the best candidate should
-				* claim (waiting_for) */
+	ELECT_WAITING = 3,     /* no manager yet: the best candidate
+				* (waiting_for, perhaps us) should claim */
 	ELECT_NO_ELIGIBLE = 4, /* no eligible member at all */
 };
 
@@ -113,6 +117,10 @@ struct elect {
 	uint64_t ev_term;
 	bool ev_leading;
 
+	uint64_t claim_delay_ms;
+	bool vacant;		  /* no manager in office in our view */
+	uint64_t vacant_since_ms; /* since when */
+
 	bool claim_pending;
 	struct elect_event ev[ELECT_EVENTS_MAX];
 	unsigned ev_head, ev_n;
@@ -129,8 +137,11 @@ bool elect_rank_better(const char *a, const char *b);
 bool elect_claim_beats(uint64_t ta, const char *a, uint64_t tb,
 		       const char *b);
 
-/* Start with no accepted claim. self must be a valid member name. */
-void elect_init(struct elect *e, const char *self, bool eligible);
+/* Start with no accepted claim. self must be a valid member name.
+ * claim_delay_ms: see the rules above (the node passes about two gossip
+ * dissemination times; 0 claims at once). */
+void elect_init(struct elect *e, const char *self, bool eligible,
+		uint64_t claim_delay_ms);
 
 /* Whether we may claim and act (role tag; false while leaving). Takes
  * effect at the next elect_update(). */
@@ -150,6 +161,10 @@ bool elect_recv_claim(struct elect *e, const struct elect_view *v,
 void elect_observe_term(struct elect *e, const struct elect_view *v,
 			uint64_t now_ms, uint64_t term);
 
+/* When elect_update() must run again (a claim delay running out), or
+ * UINT64_MAX. */
+uint64_t elect_next_deadline(const struct elect *e);
+
 /* Our own claim to publish, if one is pending: true and *term (the name is
  * e->self). Publish it in the replicated state (state_set_claim()). */
 bool elect_pop_claim(struct elect *e, uint64_t *term);
@@ -164,7 +179,8 @@ elect_is_manager(const struct elect *e)
 	return e->leading;
 }
 
-/* The effective manager in our view (NULL when none) and its term. */
+/* The manager in office in our view, if we also see a quorum (NULL when
+ * none: a node in a minority names no manager), and its term (0). */
 const char *elect_manager(const struct elect *e);
 uint64_t elect_term(const struct elect *e);
 

@@ -396,7 +396,8 @@ spec_constraint_parse(struct spec_constraint *c, const char *text,
 	bool neg = false;
 
 	if (memchr(text, 0, len))
-		len = strlen(text);
+		return why_set(why, cap, ERR_INVAL,
+			       "constraint contains a NUL byte");
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (text[i + 1] != '=')
 			continue;
