@@ -70,9 +70,9 @@
 
 /* rng_stream() stream numbers: disjoint ranges per purpose. */
 #define STREAM_FAULTS 1ull
-#define STREAM_NODE (1ull << 40)
-#define STREAM_NET (2ull << 40)
-#define STREAM_LINK 3ull
+#define STREAM_NODE   (1ull << 40)
+#define STREAM_NET    (2ull << 40)
+#define STREAM_LINK   3ull
 
 enum ev_type {
 	EV_WAKE = 1,
@@ -200,7 +200,8 @@ struct sim {
 	size_t why_cap;
 };
 
-/* ---- addresses and names -------------------------------------------------- */
+/* ---- addresses and names --------------------------------------------------
+ */
 
 void
 sim_addr_of(uint32_t i, struct addr *a)
@@ -277,8 +278,12 @@ push(struct sim *s, uint64_t t_us, uint16_t type, uint32_t node, uint32_t a,
      uint32_t b, void *p)
 {
 	struct sim_ev ev = {
-		.t_us = t_us, .p = p, .node = node, .type = type,
-		.a = a, .b = b,
+		.t_us = t_us,
+		.p = p,
+		.node = node,
+		.type = type,
+		.a = a,
+		.b = b,
 	};
 
 	if (sim_heap_push(&s->heap, &ev))
@@ -325,8 +330,12 @@ trace(struct sim *s, uint32_t kind, uint32_t src, uint32_t dst,
 		uint32_t kind, src, dst, len;
 		uint64_t h;
 	} rec = {
-		.t_us = s->now_us, .kind = kind, .src = src, .dst = dst,
-		.len = (uint32_t)len, .h = p ? hash64(p, len, 0) : 0,
+		.t_us = s->now_us,
+		.kind = kind,
+		.src = src,
+		.dst = dst,
+		.len = (uint32_t)len,
+		.h = p ? hash64(p, len, 0) : 0,
 	};
 
 	XXH3_64bits_update(s->trace, &rec, sizeof(rec));
@@ -391,7 +400,8 @@ clock_reanchor(struct sim *s, struct vnode *v)
 	v->anchor_us = s->now_us;
 }
 
-/* ---- node lifecycle --------------------------------------------------------- */
+/* ---- node lifecycle ---------------------------------------------------------
+ */
 
 static void after_call(struct sim *s, uint32_t i);
 
@@ -863,7 +873,8 @@ send_stream_resp(struct sim *s, uint32_t j, const struct swim_out *o)
 	     EV_SRESP, st->req, (uint32_t)slot, st->conn, k);
 }
 
-/* ---- after every call into a node ------------------------------------------ */
+/* ---- after every call into a node ------------------------------------------
+ */
 
 static void
 arm(struct sim *s, uint32_t i)
@@ -923,7 +934,8 @@ after_call(struct sim *s, uint32_t i)
 	arm(s, i);
 }
 
-/* ---- delivering ----------------------------------------------------------- */
+/* ---- delivering -----------------------------------------------------------
+ */
 
 static void
 queue_paused(struct sim *s, struct vnode *v, const struct sim_ev *ev)
@@ -1046,10 +1058,9 @@ input(struct sim *s, const struct sim_ev *ev)
 			/* The process is gone: the requester sees a reset. */
 			if (st)
 				push(s,
-				     s->now_us +
-					     sim_net_delay(&s->net, ev->node,
-							   st->req,
-							   &v->net_rng),
+				     s->now_us + sim_net_delay(
+							 &s->net, ev->node,
+							 st->req, &v->net_rng),
 				     EV_SFAIL, st->req, ev->a, ev->b, NULL);
 		}
 		pkt_put(ev->p);
@@ -1066,6 +1077,7 @@ input(struct sim *s, const struct sim_ev *ev)
 		if (t < v->slow_next_us)
 			t = v->slow_next_us;
 		v->slow_next_us = t;
+		e.t_us = t;
 		e.flags |= EVF_SLOWED;
 		if (sim_heap_push(&s->heap, &e))
 			fail(s, ERR_NOMEM, "out of memory (event heap)");
@@ -1122,7 +1134,8 @@ resume(struct sim *s, uint32_t i)
 	}
 }
 
-/* ---- scenario actions ----------------------------------------------------- */
+/* ---- scenario actions -----------------------------------------------------
+ */
 
 static bool
 is_seed(const struct sim *s, uint32_t i)
@@ -1515,10 +1528,12 @@ action(struct sim *s, uint32_t ai)
 		if (c1 < 0 || c2 < 0)
 			return;
 		net_disturb_update(s);
-		for (uint64_t t = s->now_us + a->d1_us; t < until && t <= s->end_us;
-		     t += a->d1_us) {
-			push(s, t, EV_FLAP, 0, (uint32_t)c1, s->net.epoch, NULL);
-			push(s, t, EV_FLAP, 0, (uint32_t)c2, s->net.epoch, NULL);
+		for (uint64_t t = s->now_us + a->d1_us;
+		     t < until && t <= s->end_us; t += a->d1_us) {
+			push(s, t, EV_FLAP, 0, (uint32_t)c1, s->net.epoch,
+			     NULL);
+			push(s, t, EV_FLAP, 0, (uint32_t)c2, s->net.epoch,
+			     NULL);
 		}
 		/* The flap ends unclogged. */
 		push(s, until, EV_FLAP, 1, (uint32_t)c1, s->net.epoch, NULL);
@@ -1533,9 +1548,8 @@ action(struct sim *s, uint32_t ai)
 		act_net(s, a);
 		break;
 	case SIM_ACT_CHURN:
-		for (uint64_t t = s->now_us; t < s->now_us + a->d2_us &&
-					      t <= s->end_us;
-		     t += a->d1_us)
+		for (uint64_t t = s->now_us;
+		     t < s->now_us + a->d2_us && t <= s->end_us; t += a->d1_us)
 			push(s, t, EV_CHURN, 0, ai, 0, NULL);
 		break;
 	case SIM_ACT_EXPECT:
@@ -1586,7 +1600,8 @@ churn_step(struct sim *s, uint32_t ai)
 	free(mark);
 }
 
-/* ---- samples and values ------------------------------------------------------ */
+/* ---- samples and values
+ * ------------------------------------------------------ */
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -1664,10 +1679,10 @@ sample_row(struct sim *s, struct sim_sample *row)
 	row->digests = sim_digest_groups(s, &row->largest);
 	dt = (double)(s->now_us - s->last_sample_us) / 1e6;
 	if (dt > 0 && live) {
-		row->msgs_ps = (double)(s->tx_msgs_all - s->last_msgs) / dt /
-			       live;
-		row->bytes_ps = (double)(s->tx_bytes_all - s->last_bytes) / dt /
-				live;
+		row->msgs_ps =
+			(double)(s->tx_msgs_all - s->last_msgs) / dt / live;
+		row->bytes_ps =
+			(double)(s->tx_bytes_all - s->last_bytes) / dt / live;
 	}
 	s->last_msgs = s->tx_msgs_all;
 	s->last_bytes = s->tx_bytes_all;
@@ -1715,8 +1730,7 @@ sim_values(struct sim *s, double *v)
 	v[SIM_M_FAILED_VIEWS] = (double)row.failed_sum;
 	if (row.health_max > v[SIM_M_HEALTH_MAX] || isnan(v[SIM_M_HEALTH_MAX]))
 		v[SIM_M_HEALTH_MAX] = row.health_max;
-	if (row.digests > v[SIM_M_DIGESTS_MAX] &&
-	    s->now_us >= s->measure_us)
+	if (row.digests > v[SIM_M_DIGESTS_MAX] && s->now_us >= s->measure_us)
 		v[SIM_M_DIGESTS_MAX] = row.digests;
 	if (row.digests > 1)
 		v[SIM_M_CONVERGED_AT] = INFINITY;
@@ -1763,14 +1777,15 @@ sim_values(struct sim *s, double *v)
 		v[SIM_M_NODE_BYTES] = (double)mem / row.live;
 	if (entries)
 		v[SIM_M_ENTRY_BYTES] = (double)mem / (double)entries;
-	v[SIM_M_POOL_BYTES] = (double)(s->pool.bytes +
-				       s->pool.cap * sizeof(void *));
+	v[SIM_M_POOL_BYTES] =
+		(double)(s->pool.bytes + s->pool.cap * sizeof(void *));
 	v[SIM_M_WALL_S] = s->wall_s;
 	if (s->wall_s > 0)
 		v[SIM_M_SPEEDUP] = (double)s->now_us / 1e6 / s->wall_s;
 }
 
-/* ---- the loop ---------------------------------------------------------------- */
+/* ---- the loop
+ * ---------------------------------------------------------------- */
 
 static void
 progress(struct sim *s, bool last)
@@ -1904,7 +1919,8 @@ sim_run(struct sim *s, char *why, size_t why_cap)
 	return rc;
 }
 
-/* ---- construction ------------------------------------------------------------- */
+/* ---- construction
+ * ------------------------------------------------------------- */
 
 static uint64_t
 auto_grace_ms(const struct sim_scenario *sc)
@@ -1917,8 +1933,8 @@ auto_grace_ms(const struct sim_scenario *sc)
 
 	/* A suspicion started just before the fault ended may run its whole
 	 * course, stretched by a poor health score, and then spread. */
-	return (uint64_t)(max_ms + 2.0 * p->probe_interval_ms *
-					   p->awareness_max_mult) +
+	return (uint64_t)(max_ms +
+			  2.0 * p->probe_interval_ms * p->awareness_max_mult) +
 	       5000;
 }
 
@@ -1950,23 +1966,22 @@ sim_new(const struct sim_scenario *sc, const struct sim_node_ops *ops,
 			goto out_fail;
 	}
 	rng_stream(&s->fault_rng, sc->seed, STREAM_FAULTS);
-	if (sim_net_init(&s->net, &sc->net,
-			 hash_u64(sc->seed, STREAM_LINK), sc->nodes))
+	if (sim_net_init(&s->net, &sc->net, hash_u64(sc->seed, STREAM_LINK),
+			 sc->nodes))
 		goto out_nomem;
 	grace_ms = sc->grace_ms ? sc->grace_ms : auto_grace_ms(sc);
 	if (sim_metrics_init(&s->m, sc->nodes, grace_ms * 1000,
 			     sc->prof.gossip_interval_ms))
 		goto out_nomem;
 	s->end_us = sc->duration_ms * 1000;
-	s->bootstrap_end_us = sc->warm ? 0 : (uint64_t)(sc->nodes - 1) *
-						     sc->stagger_us;
+	s->bootstrap_end_us =
+		sc->warm ? 0 : (uint64_t)(sc->nodes - 1) * sc->stagger_us;
 	s->measure_us = sc->measure_ms != UINT64_MAX ? sc->measure_ms * 1000
 						     : s->bootstrap_end_us;
 	s->m.measure_us = s->measure_us;
 	s->stream_timeout_us = (uint64_t)sc->prof.stream_timeout_ms * 1000;
 	s->sample_us = sc->sample_ms ? sc->sample_ms * 1000
-				     : (sc->nodes <= 2000 ? 1000000
-							  : 5000000);
+				     : (sc->nodes <= 2000 ? 1000000 : 5000000);
 	s->capidx = 1024;
 	s->idx = calloc(s->capidx, sizeof(*s->idx));
 	s->trace = XXH3_createState();
@@ -2047,7 +2062,8 @@ sim_delete(struct sim *s)
 	free(s);
 }
 
-/* ---- accessors --------------------------------------------------------------- */
+/* ---- accessors
+ * --------------------------------------------------------------- */
 
 uint64_t
 sim_trace_hash(const struct sim *s)

@@ -48,7 +48,8 @@ usage(FILE *f)
 		"usage: shoal-sim [options] [SCENARIO_FILE]\n"
 		"\n"
 		"  -n, --nodes N            virtual nodes at the start\n"
-		"  -s, --seed S             run seed (everything derives from it)\n"
+		"  -s, --seed S             run seed (everything derives from "
+		"it)\n"
 		"  -p, --profile NAME       lan, wan or local\n"
 		"  -d, --duration D         simulated time (e.g. 300s, 10m)\n"
 		"      --set KEY=VALUE      override a profile knob "
@@ -69,6 +70,8 @@ usage(FILE *f)
 		"      --log FILE           node logs (logfmt) to FILE\n"
 		"      --log-level L        error, warn, info, debug, trace\n"
 		"      --progress / --no-progress\n"
+		"      --dump NODE          print NODE's member table at the "
+		"end\n"
 		"      --metrics            list the metrics `expect` can use\n"
 		"  -h, --help\n"
 		"\n"
@@ -79,9 +82,8 @@ usage(FILE *f)
 static void
 list_metrics(void)
 {
-	static const char *const units[] = { "count", "time",  "rounds",
-					     "rate",  "bytes", "MB",
-					     "s",     "ratio" };
+	static const char *const units[] = {"count", "time", "rounds", "rate",
+					    "bytes", "MB",   "s",      "ratio"};
 
 	for (int k = 0; k < SIM_M__N; k++) {
 		const struct sim_metric_info *mi = sim_metric_info(k);
@@ -103,6 +105,8 @@ struct cli {
 	size_t nlines;
 	const char *log_file;
 	const char *log_level;
+	const char **dumps;
+	size_t ndumps;
 };
 
 static int
@@ -130,28 +134,30 @@ build(const struct cli *c, struct sim_scenario *sc)
 	}
 	for (size_t k = 0; k < c->nlines; k++) {
 		if (sim_scenario_parse_line(sc, c->lines[k], "-e",
-					    (uint32_t)k + 1, why, sizeof(why))) {
+					    (uint32_t)k + 1, why,
+					    sizeof(why))) {
 			fprintf(stderr, "shoal-sim: %s\n", why);
 			return EXIT_USAGE;
 		}
 	}
-#define OVERRIDE(opt, word)                                                  \
-	do {                                                                 \
-		if (opt) {                                                   \
-			snprintf(line, sizeof(line), "%s %s", word, opt);    \
-			if (sim_scenario_parse_line(sc, line, "--" word, 1,  \
-						    why, sizeof(why))) {     \
-				fprintf(stderr, "shoal-sim: %s\n", why);     \
-				return EXIT_USAGE;                           \
-			}                                                    \
-		}                                                            \
+#define OVERRIDE(opt, word)                                                    \
+	do {                                                                   \
+		if (opt) {                                                     \
+			snprintf(line, sizeof(line), "%s %s", word, opt);      \
+			if (sim_scenario_parse_line(sc, line, "--" word, 1,    \
+						    why, sizeof(why))) {       \
+				fprintf(stderr, "shoal-sim: %s\n", why);       \
+				return EXIT_USAGE;                             \
+			}                                                      \
+		}                                                              \
 	} while (0)
 	OVERRIDE(c->nodes, "nodes");
 	OVERRIDE(c->seed, "seed");
 	OVERRIDE(c->profile, "profile");
 	OVERRIDE(c->duration, "duration");
 	if (c->stagger) {
-		snprintf(line, sizeof(line), "bootstrap stagger %s", c->stagger);
+		snprintf(line, sizeof(line), "bootstrap stagger %s",
+			 c->stagger);
 		if (sim_scenario_parse_line(sc, line, "--stagger", 1, why,
 					    sizeof(why))) {
 			fprintf(stderr, "shoal-sim: %s\n", why);
@@ -189,8 +195,8 @@ run_once(const struct cli *c, const struct sim_scenario *sc,
 	 const struct sim_run_opts *opts, struct result *res, struct sim **out)
 {
 	char why[SIM_WHY_MAX];
-	const struct sim_node_ops *ops = c->toy ? sim_toy_ops()
-						: sim_node_ops_real();
+	const struct sim_node_ops *ops =
+		c->toy ? sim_toy_ops() : sim_node_ops_real();
 	struct sim *s;
 	int err = 0;
 
@@ -232,35 +238,45 @@ int
 main(int argc, char **argv)
 {
 	enum {
-		OPT_SET = 256, OPT_NO_CRYPTO, OPT_CHECK, OPT_TOY, OPT_LOG,
-		OPT_LOG_LEVEL, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_METRICS,
-		OPT_WARM, OPT_STAGGER,
+		OPT_SET = 256,
+		OPT_NO_CRYPTO,
+		OPT_CHECK,
+		OPT_TOY,
+		OPT_LOG,
+		OPT_LOG_LEVEL,
+		OPT_PROGRESS,
+		OPT_NO_PROGRESS,
+		OPT_METRICS,
+		OPT_WARM,
+		OPT_STAGGER,
+		OPT_DUMP,
 	};
 	static const struct option longopts[] = {
-		{ "nodes", required_argument, NULL, 'n' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "profile", required_argument, NULL, 'p' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "set", required_argument, NULL, OPT_SET },
-		{ "exec", required_argument, NULL, 'e' },
-		{ "no-crypto", no_argument, NULL, OPT_NO_CRYPTO },
-		{ "warm", no_argument, NULL, OPT_WARM },
-		{ "stagger", required_argument, NULL, OPT_STAGGER },
-		{ "out", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "check-determinism", no_argument, NULL, OPT_CHECK },
-		{ "toy", no_argument, NULL, OPT_TOY },
-		{ "log", required_argument, NULL, OPT_LOG },
-		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-		{ "progress", no_argument, NULL, OPT_PROGRESS },
-		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
-		{ "metrics", no_argument, NULL, OPT_METRICS },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"nodes", required_argument, NULL, 'n'},
+		{"seed", required_argument, NULL, 's'},
+		{"profile", required_argument, NULL, 'p'},
+		{"duration", required_argument, NULL, 'd'},
+		{"set", required_argument, NULL, OPT_SET},
+		{"exec", required_argument, NULL, 'e'},
+		{"no-crypto", no_argument, NULL, OPT_NO_CRYPTO},
+		{"warm", no_argument, NULL, OPT_WARM},
+		{"stagger", required_argument, NULL, OPT_STAGGER},
+		{"out", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"check-determinism", no_argument, NULL, OPT_CHECK},
+		{"toy", no_argument, NULL, OPT_TOY},
+		{"log", required_argument, NULL, OPT_LOG},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"metrics", no_argument, NULL, OPT_METRICS},
+		{"dump", required_argument, NULL, OPT_DUMP},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cli c = { .progress = -1 };
+	struct cli c = {.progress = -1};
 	struct sim_scenario sc;
-	struct sim_run_opts opts = { 0 };
+	struct sim_run_opts opts = {0};
 	struct result r1, r2;
 	struct sim_outcome o;
 	struct sim *s = NULL;
@@ -270,7 +286,8 @@ main(int argc, char **argv)
 
 	c.sets = calloc((size_t)argc + 1, sizeof(char *));
 	c.lines = calloc((size_t)argc + 1, sizeof(char *));
-	if (!c.sets || !c.lines)
+	c.dumps = calloc((size_t)argc + 1, sizeof(char *));
+	if (!c.sets || !c.lines || !c.dumps)
 		return EXIT_RUN;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":n:s:p:d:e:o:qh", longopts,
@@ -327,6 +344,9 @@ main(int argc, char **argv)
 		case OPT_NO_PROGRESS:
 			c.progress = 0;
 			break;
+		case OPT_DUMP:
+			c.dumps[c.ndumps++] = optarg;
+			break;
 		case OPT_METRICS:
 			list_metrics();
 			return 0;
@@ -382,11 +402,23 @@ main(int argc, char **argv)
 			goto out_outcome;
 		o.determinism_checked = true;
 		o.trace2 = r2.trace;
-		o.determinism_ok = r1.trace == r2.trace &&
-				   same_values(r1.v, r2.v);
+		o.determinism_ok =
+			r1.trace == r2.trace && same_values(r1.v, r2.v);
 	}
 	if (!c.quiet)
 		sim_report_table(stdout, s, r1.v, &o);
+	for (size_t k = 0; k < c.ndumps; k++) {
+		int64_t i = sim_index_of_name(c.dumps[k]);
+		const struct sim_node_ops *ops =
+			c.toy ? sim_toy_ops() : sim_node_ops_real();
+
+		if (i < 0)
+			i = strtol(c.dumps[k], NULL, 10);
+		if (i < 0 || !sim_node_is_up(s, (uint32_t)i) || !ops->dump)
+			printf("%s: not running\n", c.dumps[k]);
+		else
+			ops->dump(sim_node_obj(s, (uint32_t)i), stdout);
+	}
 	if (o.failed)
 		sim_report_failures(stderr, s, &o);
 	if (o.determinism_checked && !o.determinism_ok)
@@ -418,5 +450,6 @@ out_sc:
 out:
 	free(c.sets);
 	free(c.lines);
+	free(c.dumps);
 	return rc;
 }

@@ -39,118 +39,119 @@
 #include "sim/net.h"
 #include "sim/sim.h"
 
-#define PCT_INFO(n, u, h)                                                    \
-	{ n "_p50", u, false, h " (median)" },                               \
-	{ n "_p99", u, false, h " (99th percentile)" },                      \
-	{ n "_max", u, false, h " (maximum)" },                              \
-	{ n "_mean", u, false, h " (mean)" }
+#define PCT_INFO(n, u, h)                                                      \
+	{n "_p50", u, false, h " (median)"},                                   \
+		{n "_p99", u, false, h " (99th percentile)"},                  \
+		{n "_max", u, false, h " (maximum)"},                          \
+	{                                                                      \
+		n "_mean", u, false, h " (mean)"                               \
+	}
 
 static const struct sim_metric_info infos[SIM_M__N] = {
-	[SIM_M_CRASHES] = { "crashes", SIM_U_COUNT, false,
-			    "nodes crashed (and not restarted before "
-			    "detection)" },
-	[SIM_M_DETECTED] = { "detected", SIM_U_COUNT, false,
-			     "crashes declared dead by every live node" },
-	[SIM_M_UNDETECTED] = { "undetected", SIM_U_COUNT, false,
-			       "crashes some live node never declared dead" },
+	[SIM_M_CRASHES] = {"crashes", SIM_U_COUNT, false,
+			   "nodes crashed (and not restarted before "
+			   "detection)"},
+	[SIM_M_DETECTED] = {"detected", SIM_U_COUNT, false,
+			    "crashes declared dead by every live node"},
+	[SIM_M_UNDETECTED] = {"undetected", SIM_U_COUNT, false,
+			      "crashes some live node never declared dead"},
 	PCT_INFO("first_suspect", SIM_U_MS, "crash to the first suspicion"),
 	PCT_INFO("first_dead", SIM_U_MS, "crash to the first death"),
 	PCT_INFO("dead_everywhere", SIM_U_MS,
 		 "crash to every live node declaring it dead"),
 	PCT_INFO("dead_spread", SIM_U_MS,
 		 "first death to every live node declaring it"),
-	[SIM_M_FALSE_SUSPECT] = { "false_suspect", SIM_U_COUNT, false,
-				  "suspicions of undisturbed live nodes by "
-				  "undisturbed nodes" },
-	[SIM_M_FALSE_DEAD] = { "false_dead", SIM_U_COUNT, false,
-			       "deaths of undisturbed live nodes declared by "
-			       "undisturbed nodes" },
-	[SIM_M_FALSE_SUSPECT_ANY] = { "false_suspect_any", SIM_U_COUNT, false,
-				      "suspicions of any live node" },
-	[SIM_M_FALSE_DEAD_ANY] = { "false_dead_any", SIM_U_COUNT, false,
-				   "deaths declared of any live node" },
-	[SIM_M_LEAVES] = { "leaves", SIM_U_COUNT, false, "graceful leaves" },
+	[SIM_M_FALSE_SUSPECT] = {"false_suspect", SIM_U_COUNT, false,
+				 "suspicions of undisturbed live nodes by "
+				 "undisturbed nodes"},
+	[SIM_M_FALSE_DEAD] = {"false_dead", SIM_U_COUNT, false,
+			      "deaths of undisturbed live nodes declared by "
+			      "undisturbed nodes"},
+	[SIM_M_FALSE_SUSPECT_ANY] = {"false_suspect_any", SIM_U_COUNT, false,
+				     "suspicions of any live node"},
+	[SIM_M_FALSE_DEAD_ANY] = {"false_dead_any", SIM_U_COUNT, false,
+				  "deaths declared of any live node"},
+	[SIM_M_LEAVES] = {"leaves", SIM_U_COUNT, false, "graceful leaves"},
 	PCT_INFO("left_everywhere", SIM_U_MS,
 		 "leave to every live node reporting it left"),
-	[SIM_M_LEAVES_INCOMPLETE] = { "leaves_incomplete", SIM_U_COUNT, false,
-				      "leaves some live node never reported" },
-	[SIM_M_LEFT_AS_FAILED] = { "left_as_failed", SIM_U_COUNT, false,
-				   "FAILED reports about nodes that left" },
-	[SIM_M_JOINS] = { "joins", SIM_U_COUNT, false,
-			  "node starts (bootstrap, join, churn)" },
+	[SIM_M_LEAVES_INCOMPLETE] = {"leaves_incomplete", SIM_U_COUNT, false,
+				     "leaves some live node never reported"},
+	[SIM_M_LEFT_AS_FAILED] = {"left_as_failed", SIM_U_COUNT, false,
+				  "FAILED reports about nodes that left"},
+	[SIM_M_JOINS] = {"joins", SIM_U_COUNT, false,
+			 "node starts (bootstrap, join, churn)"},
 	PCT_INFO("join_spread", SIM_U_MS,
 		 "start to every live node knowing the node"),
-	[SIM_M_JOIN_ROUNDS_P50] = { "join_rounds_p50", SIM_U_ROUNDS, false,
-				    "join spread in gossip rounds (median)" },
-	[SIM_M_JOIN_ROUNDS_P99] = { "join_rounds_p99", SIM_U_ROUNDS, false,
-				    "join spread in gossip rounds (p99)" },
-	[SIM_M_JOIN_ROUNDS_MAX] = { "join_rounds_max", SIM_U_ROUNDS, false,
-				    "join spread in gossip rounds (max)" },
-	[SIM_M_JOINS_INCOMPLETE] = { "joins_incomplete", SIM_U_COUNT, false,
-				     "joins some live node never saw" },
-	[SIM_M_RESTARTS] = { "restarts", SIM_U_COUNT, false,
-			     "restarts (new incarnation, same name)" },
+	[SIM_M_JOIN_ROUNDS_P50] = {"join_rounds_p50", SIM_U_ROUNDS, false,
+				   "join spread in gossip rounds (median)"},
+	[SIM_M_JOIN_ROUNDS_P99] = {"join_rounds_p99", SIM_U_ROUNDS, false,
+				   "join spread in gossip rounds (p99)"},
+	[SIM_M_JOIN_ROUNDS_MAX] = {"join_rounds_max", SIM_U_ROUNDS, false,
+				   "join spread in gossip rounds (max)"},
+	[SIM_M_JOINS_INCOMPLETE] = {"joins_incomplete", SIM_U_COUNT, false,
+				    "joins some live node never saw"},
+	[SIM_M_RESTARTS] = {"restarts", SIM_U_COUNT, false,
+			    "restarts (new incarnation, same name)"},
 	PCT_INFO("rejoin_spread", SIM_U_MS,
 		 "restart to every live node seeing it alive"),
-	[SIM_M_REJOINS_INCOMPLETE] = { "rejoins_incomplete", SIM_U_COUNT,
-				       false,
-				       "restarts some live node never saw" },
-	[SIM_M_JOIN_FAILED] = { "join_failed", SIM_U_COUNT, false,
-				"nodes whose join gave up" },
-	[SIM_M_REFUTES] = { "refutes", SIM_U_COUNT, false,
-			    "rumours nodes refuted about themselves" },
-	[SIM_M_CONFLICTS] = { "conflicts", SIM_U_COUNT, false,
-			      "name conflicts reported" },
-	[SIM_M_LIVE] = { "live", SIM_U_COUNT, false, "nodes running" },
-	[SIM_M_DIGESTS] = { "digests", SIM_U_COUNT, false,
-			    "distinct membership digests among live nodes" },
-	[SIM_M_LARGEST_VIEW] = { "largest_view", SIM_U_COUNT, false,
-				 "live nodes sharing the most common digest" },
-	[SIM_M_DIGESTS_MAX] = { "digests_max", SIM_U_COUNT, false,
-				"most distinct digests in a sample after "
-				"bootstrap" },
-	[SIM_M_CONVERGED_AT] = { "converged_at", SIM_U_MS, false,
-				 "from this sample on, one digest" },
-	[SIM_M_ALIVE_VIEW_MIN] = { "alive_view_min", SIM_U_COUNT, false,
-				   "fewest members a live node sees alive" },
-	[SIM_M_ALIVE_VIEW_MAX] = { "alive_view_max", SIM_U_COUNT, false,
-				   "most members a live node sees alive" },
-	[SIM_M_SUSPECT_VIEWS] = { "suspect_views", SIM_U_COUNT, false,
-				  "suspect entries summed over live nodes" },
-	[SIM_M_FAILED_VIEWS] = { "failed_views", SIM_U_COUNT, false,
-				 "failed entries summed over live nodes" },
-	[SIM_M_HEALTH_MAX] = { "health_max", SIM_U_COUNT, false,
-			       "highest Lifeguard health score seen" },
-	[SIM_M_MSGS_MEAN] = { "msgs_per_node_s_mean", SIM_U_RATE, false,
-			      "frames sent per node per second (mean)" },
-	[SIM_M_MSGS_MAX] = { "msgs_per_node_s_max", SIM_U_RATE, false,
-			     "frames sent per node per second (busiest)" },
-	[SIM_M_BYTES_MEAN] = { "bytes_per_node_s_mean", SIM_U_RATE, false,
-			       "bytes sent per node per second (mean)" },
-	[SIM_M_BYTES_MAX] = { "bytes_per_node_s_max", SIM_U_RATE, false,
-			      "bytes sent per node per second (busiest)" },
-	[SIM_M_NET_SENT] = { "net_sent", SIM_U_COUNT, false,
-			     "datagrams and stream frames sent" },
-	[SIM_M_NET_DROPPED] = { "net_dropped", SIM_U_COUNT, false,
-				"frames the network dropped" },
-	[SIM_M_STREAMS] = { "streams", SIM_U_COUNT, false,
-			    "stream requests (push-pull, join)" },
-	[SIM_M_STREAMS_FAILED] = { "streams_failed", SIM_U_COUNT, false,
-				   "stream requests that failed" },
-	[SIM_M_NODE_DROPS] = { "node_drops", SIM_U_COUNT, false,
-			       "frames live nodes refused (all reasons)" },
-	[SIM_M_PEAK_RSS_MB] = { "peak_rss_mb", SIM_U_MB, true,
-				"peak resident memory of the process" },
-	[SIM_M_NODE_BYTES] = { "node_bytes", SIM_U_BYTES, false,
-			       "node table memory per live node" },
-	[SIM_M_ENTRY_BYTES] = { "entry_bytes", SIM_U_BYTES, false,
-				"node table memory per membership entry" },
-	[SIM_M_POOL_BYTES] = { "pool_bytes", SIM_U_BYTES, false,
-			       "shared intern pool (names, metadata)" },
-	[SIM_M_WALL_S] = { "wall_s", SIM_U_SECONDS, true,
-			   "wall-clock seconds of the run" },
-	[SIM_M_SPEEDUP] = { "speedup", SIM_U_RATIO, true,
-			    "simulated time over wall time" },
+	[SIM_M_REJOINS_INCOMPLETE] = {"rejoins_incomplete", SIM_U_COUNT, false,
+				      "restarts some live node never saw"},
+	[SIM_M_JOIN_FAILED] = {"join_failed", SIM_U_COUNT, false,
+			       "nodes whose join gave up"},
+	[SIM_M_REFUTES] = {"refutes", SIM_U_COUNT, false,
+			   "rumours nodes refuted about themselves"},
+	[SIM_M_CONFLICTS] = {"conflicts", SIM_U_COUNT, false,
+			     "name conflicts reported"},
+	[SIM_M_LIVE] = {"live", SIM_U_COUNT, false, "nodes running"},
+	[SIM_M_DIGESTS] = {"digests", SIM_U_COUNT, false,
+			   "distinct membership digests among live nodes"},
+	[SIM_M_LARGEST_VIEW] = {"largest_view", SIM_U_COUNT, false,
+				"live nodes sharing the most common digest"},
+	[SIM_M_DIGESTS_MAX] = {"digests_max", SIM_U_COUNT, false,
+			       "most distinct digests in a sample after "
+			       "bootstrap"},
+	[SIM_M_CONVERGED_AT] = {"converged_at", SIM_U_MS, false,
+				"from this sample on, one digest"},
+	[SIM_M_ALIVE_VIEW_MIN] = {"alive_view_min", SIM_U_COUNT, false,
+				  "fewest members a live node sees alive"},
+	[SIM_M_ALIVE_VIEW_MAX] = {"alive_view_max", SIM_U_COUNT, false,
+				  "most members a live node sees alive"},
+	[SIM_M_SUSPECT_VIEWS] = {"suspect_views", SIM_U_COUNT, false,
+				 "suspect entries summed over live nodes"},
+	[SIM_M_FAILED_VIEWS] = {"failed_views", SIM_U_COUNT, false,
+				"failed entries summed over live nodes"},
+	[SIM_M_HEALTH_MAX] = {"health_max", SIM_U_COUNT, false,
+			      "highest Lifeguard health score seen"},
+	[SIM_M_MSGS_MEAN] = {"msgs_per_node_s_mean", SIM_U_RATE, false,
+			     "frames sent per node per second (mean)"},
+	[SIM_M_MSGS_MAX] = {"msgs_per_node_s_max", SIM_U_RATE, false,
+			    "frames sent per node per second (busiest)"},
+	[SIM_M_BYTES_MEAN] = {"bytes_per_node_s_mean", SIM_U_RATE, false,
+			      "bytes sent per node per second (mean)"},
+	[SIM_M_BYTES_MAX] = {"bytes_per_node_s_max", SIM_U_RATE, false,
+			     "bytes sent per node per second (busiest)"},
+	[SIM_M_NET_SENT] = {"net_sent", SIM_U_COUNT, false,
+			    "datagrams and stream frames sent"},
+	[SIM_M_NET_DROPPED] = {"net_dropped", SIM_U_COUNT, false,
+			       "frames the network dropped"},
+	[SIM_M_STREAMS] = {"streams", SIM_U_COUNT, false,
+			   "stream requests (push-pull, join)"},
+	[SIM_M_STREAMS_FAILED] = {"streams_failed", SIM_U_COUNT, false,
+				  "stream requests that failed"},
+	[SIM_M_NODE_DROPS] = {"node_drops", SIM_U_COUNT, false,
+			      "frames live nodes refused (all reasons)"},
+	[SIM_M_PEAK_RSS_MB] = {"peak_rss_mb", SIM_U_MB, true,
+			       "peak resident memory of the process"},
+	[SIM_M_NODE_BYTES] = {"node_bytes", SIM_U_BYTES, false,
+			      "node table memory per live node"},
+	[SIM_M_ENTRY_BYTES] = {"entry_bytes", SIM_U_BYTES, false,
+			       "node table memory per membership entry"},
+	[SIM_M_POOL_BYTES] = {"pool_bytes", SIM_U_BYTES, false,
+			      "shared intern pool (names, metadata)"},
+	[SIM_M_WALL_S] = {"wall_s", SIM_U_SECONDS, true,
+			  "wall-clock seconds of the run"},
+	[SIM_M_SPEEDUP] = {"speedup", SIM_U_RATIO, true,
+			   "simulated time over wall time"},
 };
 
 const struct sim_metric_info *
@@ -232,8 +233,7 @@ sim_metrics_disturbed(const struct sim_metrics *m, uint32_t i, uint64_t t_us)
 }
 
 static void
-close_rumour(struct sim_metrics *m, uint32_t r, uint64_t t_us,
-	     bool interrupted)
+close_rumour(struct sim_metrics *m, uint32_t r, uint64_t t_us, bool interrupted)
 {
 	struct sim_rumour *ru = &m->rum[r];
 	struct sim_mnode *s = &m->nodes[ru->subject];
@@ -418,8 +418,8 @@ sim_metrics_node_stop(struct sim_metrics *m, uint32_t i, uint64_t t_us)
 }
 
 void
-sim_metrics_disturb(struct sim_metrics *m, uint32_t i, unsigned kind,
-		    bool on, uint64_t t_us)
+sim_metrics_disturb(struct sim_metrics *m, uint32_t i, unsigned kind, bool on,
+		    uint64_t t_us)
 {
 	struct sim_mnode *n;
 
@@ -468,11 +468,19 @@ alarm(struct sim_metrics *m, uint32_t o, uint32_t s, uint64_t t_us,
 		if (!excused)
 			m->false_dead++;
 	}
-	/* Keep the unexcused ones first: they are what a reader needs. */
-	if (m->nfalses < SIM_FALSE_KEEP && (!excused || kind == SWIM_EV_FAILED))
+	/* Keep every unexcused one that fits, but at most a quarter of the
+	 * room for excused deaths: the unexcused are what a reader needs. */
+	if (excused &&
+	    (kind != SWIM_EV_FAILED || m->nexcused >= SIM_FALSE_KEEP / 4))
+		return;
+	m->nexcused += excused;
+	if (m->nfalses < SIM_FALSE_KEEP)
 		m->falses[m->nfalses++] = (struct sim_false){
-			.t_us = t_us, .observer = o, .subject = s,
-			.kind = kind, .excused = excused,
+			.t_us = t_us,
+			.observer = o,
+			.subject = s,
+			.kind = kind,
+			.excused = excused,
 		};
 }
 

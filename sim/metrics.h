@@ -109,7 +109,7 @@ enum sim_unit {
 
 struct sim_metric_info {
 	const char *name;
-	uint32_t unit; /* enum sim_unit */
+	uint32_t unit;	/* enum sim_unit */
 	bool volatile_; /* depends on the machine (wall time, RSS) */
 	const char *help;
 };
@@ -205,7 +205,7 @@ struct sim_metrics {
 	uint64_t false_suspect, false_dead, false_suspect_any, false_dead_any;
 	uint64_t left_as_failed, join_failed, refutes, conflicts;
 	struct sim_false falses[SIM_FALSE_KEEP];
-	uint32_t nfalses;
+	uint32_t nfalses, nexcused;
 
 	struct sim_sample *samples;
 	uint32_t nsamples, capsamples;
@@ -226,15 +226,14 @@ void sim_metrics_disturb(struct sim_metrics *m, uint32_t i, unsigned kind,
 			 bool on, uint64_t t_us);
 
 /* What observer i reported at t_us. */
-void sim_metrics_event(struct sim_metrics *m, uint32_t observer,
-		       uint64_t t_us, const struct swim_event *ev);
+void sim_metrics_event(struct sim_metrics *m, uint32_t observer, uint64_t t_us,
+		       const struct swim_event *ev);
 
 int sim_metrics_sample(struct sim_metrics *m, const struct sim_sample *row);
 
 /* Fill the metrics this module owns (rumours, alarms, samples) as of t_us;
  * the others are left untouched. Times in ms, INFINITY for never. */
-void sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us,
-			 double *v);
+void sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us, double *v);
 
 bool sim_metrics_disturbed(const struct sim_metrics *m, uint32_t i,
 			   uint64_t t_us);

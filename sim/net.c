@@ -7,7 +7,8 @@
  *   delay = base draw (const | uniform | floor + exponential)
  *         + per-link fixed extra   (hash of the link: some links are longer)
  *         + per-node extra draws   (a slow NIC or a far-away rack)
- *         + heavy tail             (rarely, a Pareto(1.5) delay: GC, bufferbloat)
+ *         + heavy tail             (rarely, a Pareto(1.5) delay: GC,
+ * bufferbloat)
  *         + reorder hold           (sometimes, a uniform extra)
  *
  * Reordering needs no queue: two datagrams on one link arrive in the order
@@ -92,14 +93,14 @@ sim_net_release(struct sim_net *net)
 	memset(net, 0, sizeof(*net));
 }
 
-#define GROW(field)                                                          \
-	do {                                                                 \
-		void *p_ = realloc(net->field, cap * sizeof(*net->field));   \
-		if (!p_)                                                     \
-			return ERR_NOMEM;                                    \
-		net->field = p_;                                             \
-		memset(net->field + net->cap, 0,                             \
-		       (cap - net->cap) * sizeof(*net->field));              \
+#define GROW(field)                                                            \
+	do {                                                                   \
+		void *p_ = realloc(net->field, cap * sizeof(*net->field));     \
+		if (!p_)                                                       \
+			return ERR_NOMEM;                                      \
+		net->field = p_;                                               \
+		memset(net->field + net->cap, 0,                               \
+		       (cap - net->cap) * sizeof(*net->field));                \
 	} while (0)
 
 int
@@ -147,7 +148,8 @@ sim_net_touches(const struct sim_net *net, uint32_t i)
 	for (uint32_t k = 0; k < net->ncuts; k++) {
 		const struct sim_cut *c = &net->cuts[k];
 
-		if (sim_bit_get(c->a, c->cap, i) || sim_bit_get(c->b, c->cap, i))
+		if (sim_bit_get(c->a, c->cap, i) ||
+		    sim_bit_get(c->b, c->cap, i))
 			return true;
 	}
 	return false;
@@ -177,8 +179,7 @@ link_extra(const struct sim_net *net, uint32_t s, uint32_t d)
 }
 
 uint64_t
-sim_net_delay(const struct sim_net *net, uint32_t s, uint32_t d,
-	      struct rng *r)
+sim_net_delay(const struct sim_net *net, uint32_t s, uint32_t d, struct rng *r)
 {
 	uint64_t t = sim_latency_draw(&net->p.lat, r) + link_extra(net, s, d);
 
@@ -225,8 +226,8 @@ void
 sim_net_partition(struct sim_net *net, const uint16_t *group, uint32_t n)
 {
 	memset(net->group, 0, net->cap * sizeof(*net->group));
-	memcpy(net->group, group, (n < net->cap ? n : net->cap) *
-					  sizeof(*net->group));
+	memcpy(net->group, group,
+	       (n < net->cap ? n : net->cap) * sizeof(*net->group));
 	net->partitioned = true;
 }
 
@@ -286,7 +287,8 @@ sim_net_set_node_latency(struct sim_net *net, uint32_t i,
 	/* Reuse an identical distribution: a "latency on 0-999" line makes
 	 * one entry, not a thousand. */
 	for (uint32_t k = 0; k < net->nlats; k++) {
-		if (net->lats[k].kind == l->kind && net->lats[k].a_us == l->a_us &&
+		if (net->lats[k].kind == l->kind &&
+		    net->lats[k].a_us == l->a_us &&
 		    net->lats[k].b_us == l->b_us) {
 			net->node_lat[i] = k + 1;
 			return 0;

@@ -86,12 +86,12 @@ struct sim_net {
 	struct sim_net_params p;
 	uint64_t link_seed; /* for the per-link fixed extra */
 	bool partitioned;
-	uint32_t epoch; /* bumped by sim_net_heal(): flap events check it */
-	uint32_t cap;	      /* per-node arrays */
-	uint16_t *group;      /* partition group, 0 = unlisted */
-	uint8_t *flags;	      /* enum sim_node_netflag */
-	float *node_loss;     /* extra loss on every link of the node */
-	uint32_t *node_lat;   /* 1-based index into lats, 0 = none */
+	uint32_t epoch;	    /* bumped by sim_net_heal(): flap events check it */
+	uint32_t cap;	    /* per-node arrays */
+	uint16_t *group;    /* partition group, 0 = unlisted */
+	uint8_t *flags;	    /* enum sim_node_netflag */
+	float *node_loss;   /* extra loss on every link of the node */
+	uint32_t *node_lat; /* 1-based index into lats, 0 = none */
 	struct sim_latency *lats; /* extra latency distributions */
 	uint32_t nlats;
 	struct sim_cut *cuts;
@@ -120,12 +120,11 @@ uint64_t sim_net_delay(const struct sim_net *net, uint32_t s, uint32_t d,
 
 /* One-way delay of a stream frame of len bytes on s -> d: a datagram delay,
  * plus the transfer time, plus an RTO for every segment lost. */
-uint64_t sim_net_stream_delay(const struct sim_net *net, uint32_t s,
-			      uint32_t d, size_t len, struct rng *r);
+uint64_t sim_net_stream_delay(const struct sim_net *net, uint32_t s, uint32_t d,
+			      size_t len, struct rng *r);
 
 /* Partition into groups: group[i] for each node (0 = unlisted). */
-void sim_net_partition(struct sim_net *net, const uint16_t *group,
-		       uint32_t n);
+void sim_net_partition(struct sim_net *net, const uint16_t *group, uint32_t n);
 
 /* Add a cut from the nodes in set a to those in set b (bitsets of cap
  * bits). Returns the cut's index or ERR_NOMEM. */
@@ -133,8 +132,7 @@ int sim_net_add_cut(struct sim_net *net, const uint64_t *a, const uint64_t *b,
 		    uint32_t cap, bool flap);
 
 /* Set or clear a node's isolation / bridge flag. */
-void sim_net_set_flag(struct sim_net *net, uint32_t i, unsigned flag,
-		      bool on);
+void sim_net_set_flag(struct sim_net *net, uint32_t i, unsigned flag, bool on);
 
 /* Per-node extra loss (fraction) and extra latency (NULL clears). */
 void sim_net_set_node_loss(struct sim_net *net, uint32_t i, double loss);

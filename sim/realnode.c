@@ -152,6 +152,27 @@ real_drops(const void *n)
 	return sum;
 }
 
+static void
+real_dump(const void *n, FILE *f)
+{
+	const struct swim *sw = node_swim(n);
+	struct swim_member_info mi;
+	size_t cur = 0;
+	char a[ADDR_STR_MAX];
+
+	fprintf(f, "%s: inc %llu, health %u, %zu entries\n", swim_name(sw),
+		(unsigned long long)swim_incarnation(sw), swim_health(sw),
+		swim_member_count(sw));
+	while (swim_member_next(sw, &cur, &mi)) {
+		addr_format(&mi.addr, a, sizeof(a));
+		fprintf(f, "  %-12s %-21s %-8s inc %llu since %llu%s\n",
+			mi.name, a, swim_state_name(mi.state),
+			(unsigned long long)mi.incarnation,
+			(unsigned long long)mi.state_change_ms,
+			mi.is_self ? " (self)" : "");
+	}
+}
+
 static const struct sim_node_ops real_ops = {
 	.name = "node",
 	.create = real_create,
@@ -172,6 +193,7 @@ static const struct sim_node_ops real_ops = {
 	.memory = real_memory,
 	.health = real_health,
 	.drops = real_drops,
+	.dump = real_dump,
 };
 
 const struct sim_node_ops *

@@ -29,7 +29,8 @@
 #include "sim/scenario.h"
 #include "sim/sim.h"
 
-/* ---- outcome -------------------------------------------------------------- */
+/* ---- outcome --------------------------------------------------------------
+ */
 
 int
 sim_outcome_eval(struct sim_outcome *o, const struct sim *s, const double *v)
@@ -68,7 +69,8 @@ sim_outcome_release(struct sim_outcome *o)
 	o->pass = NULL;
 }
 
-/* ---- formatting ------------------------------------------------------------ */
+/* ---- formatting ------------------------------------------------------------
+ */
 
 void
 sim_format_value(char *out, size_t cap, int metric, double v)
@@ -122,7 +124,8 @@ sim_format_value(char *out, size_t cap, int metric, double v)
 	}
 }
 
-/* ---- table ----------------------------------------------------------------- */
+/* ---- table -----------------------------------------------------------------
+ */
 
 /* Up to eight formatted values alive at once, for one fprintf. */
 struct fbuf {
@@ -144,7 +147,7 @@ fmtv(struct fbuf *fb, int m, const double *v)
 static void
 row4(FILE *f, const char *label, int base, const double *v)
 {
-	struct fbuf fb = { .k = 0 };
+	struct fbuf fb = {.k = 0};
 
 	fprintf(f, "  %-18s p50 %-9s p99 %-9s max %-9s mean %s\n", label,
 		F(base), F(base + 1), F(base + 2), F(base + 3));
@@ -155,89 +158,79 @@ sim_report_table(FILE *f, const struct sim *s, const double *v,
 		 const struct sim_outcome *o)
 {
 	const struct sim_scenario *sc = sim_scenario_of(s);
-	struct fbuf fb = { .k = 0 };
+	struct fbuf fb = {.k = 0};
 	char a[32];
 
-	fprintf(f, "shoal-sim: %s%s%u nodes, seed %" PRIu64
-		   ", profile %s, crypto %s\n",
+	fprintf(f,
+		"shoal-sim: %s%s%u nodes, seed %" PRIu64
+		", profile %s, crypto %s\n",
 		sc->title[0] ? sc->title : "", sc->title[0] ? " — " : "",
 		sc->nodes, sc->seed, sc->prof.name, sc->crypto ? "on" : "off");
-	fprintf(f, "  simulated %.0fs in %.2fs wall (%.1fx), %" PRIu64
-		   " events, trace %016" PRIx64 "\n",
+	fprintf(f,
+		"  simulated %.0fs in %.2fs wall (%.1fx), %" PRIu64
+		" events, trace %016" PRIx64 "\n",
 		(double)sim_now_us(s) / 1e6, v[SIM_M_WALL_S], v[SIM_M_SPEEDUP],
 		sim_events(s), o ? o->trace : sim_trace_hash(s));
 	if (v[SIM_M_CRASHES] > 0) {
-		fprintf(f, "crashes            %s (detected everywhere %s, "
-			   "never %s)\n",
-			F(SIM_M_CRASHES),
-			F(SIM_M_DETECTED),
+		fprintf(f,
+			"crashes            %s (detected everywhere %s, "
+			"never %s)\n",
+			F(SIM_M_CRASHES), F(SIM_M_DETECTED),
 			F(SIM_M_UNDETECTED));
 		row4(f, "first suspicion", SIM_M_FIRST_SUSPECT_P50, v);
 		row4(f, "first dead", SIM_M_FIRST_DEAD_P50, v);
 		row4(f, "dead everywhere", SIM_M_DEAD_EVERYWHERE_P50, v);
 		row4(f, "dead spread", SIM_M_DEAD_SPREAD_P50, v);
 	}
-	fprintf(f, "false alarms       suspect %s (any %s)   dead %s (any %s)\n",
-		F(SIM_M_FALSE_SUSPECT),
-		F(SIM_M_FALSE_SUSPECT_ANY),
-		F(SIM_M_FALSE_DEAD),
-		F(SIM_M_FALSE_DEAD_ANY));
+	fprintf(f,
+		"false alarms       suspect %s (any %s)   dead %s (any %s)\n",
+		F(SIM_M_FALSE_SUSPECT), F(SIM_M_FALSE_SUSPECT_ANY),
+		F(SIM_M_FALSE_DEAD), F(SIM_M_FALSE_DEAD_ANY));
 	if (v[SIM_M_LEAVES] > 0) {
-		fprintf(f, "leaves             %s (incomplete %s, reported "
-			   "failed %s)\n",
-			F(SIM_M_LEAVES),
-			F(SIM_M_LEAVES_INCOMPLETE),
+		fprintf(f,
+			"leaves             %s (incomplete %s, reported "
+			"failed %s)\n",
+			F(SIM_M_LEAVES), F(SIM_M_LEAVES_INCOMPLETE),
 			F(SIM_M_LEFT_AS_FAILED));
 		row4(f, "left everywhere", SIM_M_LEFT_EVERYWHERE_P50, v);
 	}
 	fprintf(f, "joins              %s (incomplete %s, join failed %s)\n",
-		F(SIM_M_JOINS),
-		F(SIM_M_JOINS_INCOMPLETE),
+		F(SIM_M_JOINS), F(SIM_M_JOINS_INCOMPLETE),
 		F(SIM_M_JOIN_FAILED));
 	row4(f, "join spread", SIM_M_JOIN_SPREAD_P50, v);
 	fprintf(f, "  %-18s p50 %-9s p99 %-9s max %s\n", "join rounds",
-		F(SIM_M_JOIN_ROUNDS_P50),
-		F(SIM_M_JOIN_ROUNDS_P99),
+		F(SIM_M_JOIN_ROUNDS_P50), F(SIM_M_JOIN_ROUNDS_P99),
 		F(SIM_M_JOIN_ROUNDS_MAX));
 	if (v[SIM_M_RESTARTS] > 0) {
 		fprintf(f, "restarts           %s (incomplete %s)\n",
-			F(SIM_M_RESTARTS),
-			F(SIM_M_REJOINS_INCOMPLETE));
+			F(SIM_M_RESTARTS), F(SIM_M_REJOINS_INCOMPLETE));
 		row4(f, "rejoin spread", SIM_M_REJOIN_SPREAD_P50, v);
 	}
-	fprintf(f, "views              live %s, digests %s (largest %s), "
-		   "max after bootstrap %s, converged at %s\n",
-		F(SIM_M_LIVE),
-		F(SIM_M_DIGESTS),
-		F(SIM_M_LARGEST_VIEW),
-		F(SIM_M_DIGESTS_MAX),
-		F(SIM_M_CONVERGED_AT));
-	fprintf(f, "                   alive seen min %s max %s; suspect "
-		   "entries %s, failed entries %s; refutes %s; health max %s\n",
-		F(SIM_M_ALIVE_VIEW_MIN),
-		F(SIM_M_ALIVE_VIEW_MAX),
-		F(SIM_M_SUSPECT_VIEWS),
-		F(SIM_M_FAILED_VIEWS),
-		F(SIM_M_REFUTES),
+	fprintf(f,
+		"views              live %s, digests %s (largest %s), "
+		"max after bootstrap %s, converged at %s\n",
+		F(SIM_M_LIVE), F(SIM_M_DIGESTS), F(SIM_M_LARGEST_VIEW),
+		F(SIM_M_DIGESTS_MAX), F(SIM_M_CONVERGED_AT));
+	fprintf(f,
+		"                   alive seen min %s max %s; suspect "
+		"entries %s, failed entries %s; refutes %s; health max %s\n",
+		F(SIM_M_ALIVE_VIEW_MIN), F(SIM_M_ALIVE_VIEW_MAX),
+		F(SIM_M_SUSPECT_VIEWS), F(SIM_M_FAILED_VIEWS), F(SIM_M_REFUTES),
 		F(SIM_M_HEALTH_MAX));
-	fprintf(f, "traffic            msgs/node/s mean %s max %s   "
-		   "bytes/node/s mean %s max %s\n",
-		F(SIM_M_MSGS_MEAN),
-		F(SIM_M_MSGS_MAX),
-		F(SIM_M_BYTES_MEAN),
+	fprintf(f,
+		"traffic            msgs/node/s mean %s max %s   "
+		"bytes/node/s mean %s max %s\n",
+		F(SIM_M_MSGS_MEAN), F(SIM_M_MSGS_MAX), F(SIM_M_BYTES_MEAN),
 		F(SIM_M_BYTES_MAX));
-	fprintf(f, "                   sent %s, dropped by net %s, refused by "
-		   "nodes %s, streams %s (failed %s)\n",
-		F(SIM_M_NET_SENT),
-		F(SIM_M_NET_DROPPED),
-		F(SIM_M_NODE_DROPS),
-		F(SIM_M_STREAMS),
-		F(SIM_M_STREAMS_FAILED));
-	fprintf(f, "memory             peak RSS %s, per node %s, per member "
-		   "entry %s, shared names %s\n",
-		F(SIM_M_PEAK_RSS_MB),
-		F(SIM_M_NODE_BYTES),
-		F(SIM_M_ENTRY_BYTES),
+	fprintf(f,
+		"                   sent %s, dropped by net %s, refused by "
+		"nodes %s, streams %s (failed %s)\n",
+		F(SIM_M_NET_SENT), F(SIM_M_NET_DROPPED), F(SIM_M_NODE_DROPS),
+		F(SIM_M_STREAMS), F(SIM_M_STREAMS_FAILED));
+	fprintf(f,
+		"memory             peak RSS %s, per node %s, per member "
+		"entry %s, shared names %s\n",
+		F(SIM_M_PEAK_RSS_MB), F(SIM_M_NODE_BYTES), F(SIM_M_ENTRY_BYTES),
 		F(SIM_M_POOL_BYTES));
 	{
 		const struct sim_metrics *m = sim_metrics(s);
@@ -250,8 +243,9 @@ sim_report_table(FILE *f, const struct sim *s, const double *v,
 				continue;
 			if (!shown++)
 				fprintf(f, "false alarms (first few):\n");
-			fprintf(f, "  t=%.3fs node-%" PRIu32 " %s node-%" PRIu32
-				   "\n",
+			fprintf(f,
+				"  t=%.3fs node-%" PRIu32 " %s node-%" PRIu32
+				"\n",
 				(double)x->t_us / 1e6, x->observer,
 				x->kind == SWIM_EV_FAILED ? "declared dead"
 							  : "suspected",
@@ -264,16 +258,18 @@ sim_report_table(FILE *f, const struct sim *s, const double *v,
 			const struct sim_expect *x = &sc->expects[e];
 
 			sim_format_value(a, sizeof(a), x->metric, o->got[e]);
-			fprintf(f, "  %s  line %-4u %s", o->pass[e] ? "PASS" : "FAIL",
-				x->line, x->text);
+			fprintf(f, "  %s  line %-4u %s",
+				o->pass[e] ? "PASS" : "FAIL", x->line, x->text);
 			if (x->at_us != UINT64_MAX)
-				fprintf(f, " (at %.0fs)", (double)x->at_us / 1e6);
+				fprintf(f, " (at %.0fs)",
+					(double)x->at_us / 1e6);
 			fprintf(f, "   got %s\n", a);
 		}
 	}
 	if (o && o->determinism_checked)
-		fprintf(f, "determinism        %s (trace %016" PRIx64
-			   " and %016" PRIx64 ")\n",
+		fprintf(f,
+			"determinism        %s (trace %016" PRIx64
+			" and %016" PRIx64 ")\n",
 			o->determinism_ok ? "ok" : "MISMATCH", o->trace,
 			o->trace2);
 }
@@ -293,13 +289,15 @@ sim_report_failures(FILE *f, const struct sim *s, const struct sim_outcome *o)
 		if (o->pass[e])
 			continue;
 		sim_format_value(a, sizeof(a), x->metric, o->got[e]);
-		fprintf(f, "%s:%u: expectation failed: %s (got %s) seed %" PRIu64
-			   "\n",
+		fprintf(f,
+			"%s:%u: expectation failed: %s (got %s) seed %" PRIu64
+			"\n",
 			file, x->line, x->text, a, sc->seed);
 	}
 }
 
-/* ---- files ------------------------------------------------------------------ */
+/* ---- files ------------------------------------------------------------------
+ */
 
 static FILE *
 open_in(const char *dir, const char *name, char *why, size_t cap)
@@ -362,8 +360,7 @@ ms_or_inf(uint64_t from, uint64_t to)
 	return (double)(to - from) / 1000.0;
 }
 
-static const char *const rumour_names[] = { "join", "rejoin", "crash",
-					    "leave" };
+static const char *const rumour_names[] = {"join", "rejoin", "crash", "leave"};
 
 static int
 write_json(const char *dir, const struct sim *s, const double *v,
@@ -381,16 +378,19 @@ write_json(const char *dir, const struct sim *s, const double *v,
 	json_str(f, sc->file);
 	fprintf(f, ",\n  \"title\": ");
 	json_str(f, sc->title);
-	fprintf(f, ",\n  \"nodes\": %u,\n  \"seed\": %" PRIu64
-		   ",\n  \"profile\": ",
+	fprintf(f,
+		",\n  \"nodes\": %u,\n  \"seed\": %" PRIu64
+		",\n  \"profile\": ",
 		sc->nodes, sc->seed);
 	json_str(f, sc->prof.name);
-	fprintf(f, ",\n  \"crypto\": %s,\n  \"warm\": %s,\n"
-		   "  \"duration_s\": %.3f,\n  \"events\": %" PRIu64 ",\n"
-		   "  \"trace_hash\": \"%016" PRIx64 "\",\n",
+	fprintf(f,
+		",\n  \"crypto\": %s,\n  \"warm\": %s,\n"
+		"  \"duration_s\": %.3f,\n  \"events\": %" PRIu64 ",\n"
+		"  \"trace_hash\": \"%016" PRIx64 "\",\n",
 		sc->crypto ? "true" : "false", sc->warm ? "true" : "false",
 		(double)sim_now_us(s) / 1e6, sim_events(s), sim_trace_hash(s));
-	fprintf(f, "  \"bootstrap_end_s\": %.3f,\n  \"measure_from_s\": %.3f,\n",
+	fprintf(f,
+		"  \"bootstrap_end_s\": %.3f,\n  \"measure_from_s\": %.3f,\n",
 		(double)sim_bootstrap_end_us(s) / 1e6,
 		(double)sim_measure_us(s) / 1e6);
 	fprintf(f, "  \"metrics\": {\n");
@@ -415,8 +415,8 @@ write_json(const char *dir, const struct sim *s, const double *v,
 			x->line);
 		json_str(f, x->text);
 		fprintf(f, ", \"at_s\": ");
-		json_num(f, x->at_us == UINT64_MAX ? NAN
-						   : (double)x->at_us / 1e6);
+		json_num(f,
+			 x->at_us == UINT64_MAX ? NAN : (double)x->at_us / 1e6);
 		fprintf(f, ", \"got\": ");
 		json_num(f, o->got[e]);
 		fprintf(f, ", \"pass\": %s}", o->pass[e] ? "true" : "false");
@@ -427,8 +427,9 @@ write_json(const char *dir, const struct sim *s, const double *v,
 
 		if (ru->kind != SIM_RUM_CRASH)
 			continue;
-		fprintf(f, "%s\n    {\"node\": %u, \"t_s\": %.3f, "
-			   "\"first_suspect_ms\": ",
+		fprintf(f,
+			"%s\n    {\"node\": %u, \"t_s\": %.3f, "
+			"\"first_suspect_ms\": ",
 			shown++ ? "," : "", ru->subject,
 			(double)ru->t0_us / 1e6);
 		json_num(f, ms_or_inf(ru->t0_us, ru->first_suspect_us));
@@ -443,9 +444,10 @@ write_json(const char *dir, const struct sim *s, const double *v,
 	for (uint32_t k = 0; k < m->nfalses; k++) {
 		const struct sim_false *x = &m->falses[k];
 
-		fprintf(f, "%s\n    {\"t_s\": %.6f, \"observer\": %u, "
-			   "\"subject\": %u, \"kind\": \"%s\", "
-			   "\"excused\": %s}",
+		fprintf(f,
+			"%s\n    {\"t_s\": %.6f, \"observer\": %u, "
+			"\"subject\": %u, \"kind\": \"%s\", "
+			"\"excused\": %s}",
 			k ? "," : "", (double)x->t_us / 1e6, x->observer,
 			x->subject,
 			x->kind == SWIM_EV_FAILED ? "failed" : "suspect",
@@ -474,8 +476,9 @@ write_csv(const char *dir, const struct sim *s, char *why, size_t cap)
 	for (uint32_t k = 0; k < m->nsamples; k++) {
 		const struct sim_sample *x = &m->samples[k];
 
-		fprintf(f, "%.3f,%u,%u,%u,%u,%.2f,%u,%" PRIu64 ",%" PRIu64
-			   ",%u,%.2f,%.1f,%" PRIu64 "\n",
+		fprintf(f,
+			"%.3f,%u,%u,%u,%u,%.2f,%u,%" PRIu64 ",%" PRIu64
+			",%u,%.2f,%.1f,%" PRIu64 "\n",
 			(double)x->t_us / 1e6, x->live, x->digests, x->largest,
 			x->alive_min, x->alive_mean, x->alive_max,
 			x->suspect_sum, x->failed_sum, x->health_max,
@@ -511,7 +514,8 @@ write_csv(const char *dir, const struct sim *s, char *why, size_t cap)
 	return close_file(f, "rumours.csv", why, cap);
 }
 
-/* ---- SVG ---------------------------------------------------------------------- */
+/* ---- SVG
+ * ---------------------------------------------------------------------- */
 
 struct series {
 	const char *name;
@@ -605,11 +609,12 @@ svg_plot(const char *dir, const char *file, const char *title,
 	xmax = ceil(xmax / xs) * xs;
 	ymax = ceil(ymax / ys) * ys;
 
-#define PX(x) (PAD_L + ((x) - xmin) / (xmax - xmin) * pw)
-#define PY(y) (PAD_T + ph - ((y) - ymin) / (ymax - ymin) * ph)
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-		   "height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
-		   "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+#define PX(x) (PAD_L + ((x)-xmin) / (xmax - xmin) * pw)
+#define PY(y) (PAD_T + ph - ((y)-ymin) / (ymax - ymin) * ph)
+	fprintf(f,
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+		"height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
 		SVG_W, SVG_H);
 	fprintf(f, "<text x=\"%d\" y=\"22\" font-size=\"15\">", PAD_L);
 	for (const char *p = title; *p; p++) {
@@ -623,35 +628,41 @@ svg_plot(const char *dir, const char *file, const char *title,
 	fprintf(f, "</text>\n");
 	for (double x = xmin; x <= xmax + xs / 2; x += xs) {
 		tick_label(lab, sizeof(lab), x);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" "
-			   "stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
-			   "text-anchor=\"middle\">%s</text>\n",
+		fprintf(f,
+			"<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
+			"text-anchor=\"middle\">%s</text>\n",
 			PX(x), PAD_T, PX(x), PAD_T + ph, PX(x), PAD_T + ph + 16,
 			lab);
 	}
 	for (double y = ymin; y <= ymax + ys / 2; y += ys) {
 		tick_label(lab, sizeof(lab), y);
-		fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-			   "stroke=\"#ddd\"/><text x=\"%d\" y=\"%.1f\" "
-			   "text-anchor=\"end\">%s</text>\n",
+		fprintf(f,
+			"<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+			"stroke=\"#ddd\"/><text x=\"%d\" y=\"%.1f\" "
+			"text-anchor=\"end\">%s</text>\n",
 			PAD_L, PY(y), PAD_L + pw, PY(y), PAD_L - 6, PY(y) + 4,
 			lab);
 	}
-	fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" "
-		   "fill=\"none\" stroke=\"black\"/>\n",
+	fprintf(f,
+		"<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" "
+		"fill=\"none\" stroke=\"black\"/>\n",
 		PAD_L, PAD_T, pw, ph);
-	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
+	fprintf(f,
+		"<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
 		PAD_L + pw / 2, SVG_H - 10, xlabel);
-	fprintf(f, "<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" "
-		   "transform=\"rotate(-90 16 %.1f)\">%s</text>\n",
+	fprintf(f,
+		"<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" "
+		"transform=\"rotate(-90 16 %.1f)\">%s</text>\n",
 		PAD_T + ph / 2, PAD_T + ph / 2, ylabel);
 	for (size_t k = 0; k < nser; k++) {
 		const struct series *se = &ser[k];
 		double prev_y = NAN;
 		size_t drawn = 0;
 
-		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" "
-			   "stroke-width=\"1.6\" points=\"",
+		fprintf(f,
+			"<polyline fill=\"none\" stroke=\"%s\" "
+			"stroke-width=\"1.6\" points=\"",
 			se->color);
 		for (size_t i = 0; i < se->n; i++) {
 			double x = se->x[i], y = se->y[i];
@@ -667,10 +678,12 @@ svg_plot(const char *dir, const char *file, const char *title,
 			drawn++;
 		}
 		fprintf(f, "\"/>\n");
-		fprintf(f, "<rect x=\"%.1f\" y=\"%zu\" width=\"14\" height=\"3\" "
-			   "fill=\"%s\"/><text x=\"%.1f\" y=\"%zu\">%s%s</text>\n",
-			PAD_L + pw - 190, (size_t)PAD_T + 12 + 16 * k, se->color,
-			PAD_L + pw - 170, (size_t)PAD_T + 16 + 16 * k, se->name,
+		fprintf(f,
+			"<rect x=\"%.1f\" y=\"%zu\" width=\"14\" height=\"3\" "
+			"fill=\"%s\"/><text x=\"%.1f\" y=\"%zu\">%s%s</text>\n",
+			PAD_L + pw - 190, (size_t)PAD_T + 12 + 16 * k,
+			se->color, PAD_L + pw - 170,
+			(size_t)PAD_T + 16 + 16 * k, se->name,
 			drawn ? "" : " (none)");
 	}
 	fprintf(f, "</svg>\n");
@@ -730,10 +743,10 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 	}
 	{
 		struct series v[] = {
-			{ "live nodes (truth)", "#888", t, y[3], ns, false },
-			{ "alive seen: max", "#2a7", t, y[2], ns, false },
-			{ "alive seen: mean", "#27c", t, y[1], ns, false },
-			{ "alive seen: min", "#c33", t, y[0], ns, false },
+			{"live nodes (truth)", "#888", t, y[3], ns, false},
+			{"alive seen: max", "#2a7", t, y[2], ns, false},
+			{"alive seen: mean", "#27c", t, y[1], ns, false},
+			{"alive seen: min", "#c33", t, y[0], ns, false},
 		};
 		rc = svg_plot(dir, "views.svg", "Members each node sees alive",
 			      "time (s)", "members", v, 4, NAN, NAN, why, cap);
@@ -742,7 +755,7 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 	}
 	{
 		struct series v[] = {
-			{ "distinct digests", "#c33", t, y[4], ns, false },
+			{"distinct digests", "#c33", t, y[4], ns, false},
 		};
 		rc = svg_plot(dir, "digests.svg",
 			      "Distinct membership views among live nodes",
@@ -754,10 +767,11 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 		y[0][k] = m->samples[k].bytes_ps;
 	{
 		struct series v[] = {
-			{ "bytes/node/s", "#27c", t, y[0], ns, false },
+			{"bytes/node/s", "#27c", t, y[0], ns, false},
 		};
-		rc = svg_plot(dir, "traffic.svg", "Bytes sent per node per second",
-			      "time (s)", "bytes/s", v, 1, 0, NAN, why, cap);
+		rc = svg_plot(dir, "traffic.svg",
+			      "Bytes sent per node per second", "time (s)",
+			      "bytes/s", v, 1, 0, NAN, why, cap);
 		if (rc)
 			goto out;
 	}
@@ -776,9 +790,9 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 		cdf(cx[k], cn, cn, cy[k]);
 	{
 		struct series v[] = {
-			{ "first suspicion", "#e90", cx[0], cy[0], cn, true },
-			{ "first dead", "#c33", cx[1], cy[1], cn, true },
-			{ "dead everywhere", "#27c", cx[2], cy[2], cn, true },
+			{"first suspicion", "#e90", cx[0], cy[0], cn, true},
+			{"first dead", "#c33", cx[1], cy[1], cn, true},
+			{"dead everywhere", "#27c", cx[2], cy[2], cn, true},
 		};
 		rc = svg_plot(dir, "detection.svg",
 			      "Crash detection (CDF over crashes)",
@@ -798,8 +812,8 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 	cdf(cx[0], jn, jn, cy[0]);
 	{
 		struct series v[] = {
-			{ "join known everywhere", "#2a7", cx[0], cy[0], jn,
-			  true },
+			{"join known everywhere", "#2a7", cx[0], cy[0], jn,
+			 true},
 		};
 		rc = svg_plot(dir, "joins.svg", "Join spread (CDF over joins)",
 			      "seconds after the start", "fraction of joins", v,

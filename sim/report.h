@@ -28,7 +28,7 @@ struct sim;
 /* How the expectations of a run came out. */
 struct sim_outcome {
 	uint32_t n;
-	double *got;	 /* value each expectation saw (NAN: no data) */
+	double *got; /* value each expectation saw (NAN: no data) */
 	bool *pass;
 	uint32_t failed;
 	uint64_t trace;

@@ -32,7 +32,7 @@
 #include "sim/metrics.h"
 #include "sim/sim.h"
 
-#define TOKENS_MAX 96
+#define TOKENS_MAX   96
 #define LINE_MAX_LEN 2048
 
 void
@@ -85,9 +85,8 @@ sim_parse_time_us(const char *s, uint64_t *us)
 		const char *unit;
 		double mult;
 	} units[] = {
-		{ "us", 1 },	   { "ms", 1e3 },   { "", 1e3 },
-		{ "s", 1e6 },	   { "m", 60e6 },   { "h", 3600e6 },
-		{ "d", 86400e6 },
+		{"us", 1},   {"ms", 1e3},   {"", 1e3},	    {"s", 1e6},
+		{"m", 60e6}, {"h", 3600e6}, {"d", 86400e6},
 	};
 	char *end;
 	double v;
@@ -227,20 +226,19 @@ need_pct(struct pctx *c, const char *what, double *f)
 	if (!t)
 		return fail(c, "missing %s", what);
 	if (sim_parse_percent(t, f))
-		return fail(c, "bad %s '%s' (want e.g. 10%% or 0.1)", what,
-			    t);
+		return fail(c, "bad %s '%s' (want e.g. 10%% or 0.1)", what, t);
 	return 0;
 }
 
-/* ---- node sets ------------------------------------------------------------ */
+/* ---- node sets ------------------------------------------------------------
+ */
 
 static bool
 is_set_word(const char *t)
 {
 	return t && strcmp(t, "|") && strcmp(t, "->") && strcmp(t, "for") &&
 	       strcmp(t, "every") && strcmp(t, "by") && strcmp(t, "on") &&
-	       strcmp(t, "bridge") && strcmp(t, "offset") &&
-	       strcmp(t, "drift");
+	       strcmp(t, "bridge") && strcmp(t, "offset") && strcmp(t, "drift");
 }
 
 static int
@@ -291,14 +289,15 @@ parse_range(const char *t, uint32_t *lo, uint32_t *hi)
 static int
 parse_item(struct pctx *c, struct sim_set *s, const char *t, bool allow_rest)
 {
-	struct sim_item it = { 0 };
+	struct sim_item it = {0};
 	uint64_t k;
 
 	if (strcmp(t, "all") == 0) {
 		it.kind = SIM_ITEM_ALL;
 	} else if (strcmp(t, "rest") == 0) {
 		if (!allow_rest)
-			return fail(c, "'rest' only makes sense in a partition");
+			return fail(c,
+				    "'rest' only makes sense in a partition");
 		it.kind = SIM_ITEM_REST;
 	} else if (strncmp(t, "random:", 7) == 0) {
 		if (parse_u64(t + 7, &k) || k == 0 || k >= SIM_NODES_MAX)
@@ -311,10 +310,17 @@ parse_item(struct pctx *c, struct sim_set *s, const char *t, bool allow_rest)
 		it.kind = SIM_ITEM_PERCENT;
 	} else {
 		int rc = parse_range(t, &it.lo, &it.hi);
+		uint64_t us;
 
+		if (rc && !sim_parse_time_us(t, &us))
+			return fail(c,
+				    "'%s' is a time, not a node (a keyword "
+				    "such as by, for or every missing?)",
+				    t);
 		if (rc)
-			return fail(c, "bad node '%s' (want 7, node-7, 3-9, 10%%,"
-				       " random:3 or all)",
+			return fail(c,
+				    "bad node '%s' (want 7, node-7, 3-9, 10%%,"
+				    " random:3 or all)",
 				    t);
 		it.kind = SIM_ITEM_RANGE;
 	}
@@ -323,8 +329,7 @@ parse_item(struct pctx *c, struct sim_set *s, const char *t, bool allow_rest)
 
 /* One set: words until a keyword; commas split items inside a word. */
 static int
-parse_set(struct pctx *c, struct sim_set *s, const char *what,
-	  bool allow_rest)
+parse_set(struct pctx *c, struct sim_set *s, const char *what, bool allow_rest)
 {
 	while (is_set_word(peek(c))) {
 		char buf[128], *save = NULL, *item;
@@ -346,7 +351,8 @@ parse_set(struct pctx *c, struct sim_set *s, const char *what,
 	return 0;
 }
 
-/* ---- net ------------------------------------------------------------------ */
+/* ---- net ------------------------------------------------------------------
+ */
 
 static int
 parse_latency(struct pctx *c, struct sim_latency *l)
@@ -454,13 +460,15 @@ parse_net(struct pctx *c, struct sim_net_change *ch, struct sim_set *on,
 
 		ch->field = SIM_NETF_BANDWIDTH;
 		if (!t || parse_size(t, &ch->val) || !ch->val)
-			return fail(c, "bad bandwidth '%s' (bytes per second, "
-				       "e.g. 100m)",
+			return fail(c,
+				    "bad bandwidth '%s' (bytes per second, "
+				    "e.g. 100m)",
 				    t ? t : "");
 		rc = 0;
 	} else {
-		return fail(c, "unknown network knob '%s' (latency, tail, "
-			       "loss, dup, reorder, spread, bandwidth)",
+		return fail(c,
+			    "unknown network knob '%s' (latency, tail, "
+			    "loss, dup, reorder, spread, bandwidth)",
 			    k);
 	}
 	if (rc)
@@ -479,13 +487,14 @@ parse_net(struct pctx *c, struct sim_net_change *ch, struct sim_set *on,
 	return need_end(c);
 }
 
-/* ---- expectations ---------------------------------------------------------- */
+/* ---- expectations ----------------------------------------------------------
+ */
 
 static int
 parse_expect(struct pctx *c, uint64_t at_us, uint32_t *index)
 {
 	struct sim_scenario *sc = c->sc;
-	struct sim_expect e = { 0 };
+	struct sim_expect e = {0};
 	const char *name = next(c), *op = next(c), *val = next(c);
 	const struct sim_metric_info *mi;
 	void *p;
@@ -496,8 +505,9 @@ parse_expect(struct pctx *c, uint64_t at_us, uint32_t *index)
 			       "(e.g. expect false_dead == 0)");
 	e.metric = sim_metric_find(name);
 	if (e.metric < 0)
-		return fail(c, "unknown metric '%s' (shoal-sim --metrics lists "
-			       "them)",
+		return fail(c,
+			    "unknown metric '%s' (shoal-sim --metrics lists "
+			    "them)",
 			    name);
 	mi = sim_metric_info(e.metric);
 	if (!strcmp(op, "<"))
@@ -601,12 +611,12 @@ parse_action(struct pctx *c, struct sim_action *a)
 
 	if (!w)
 		return fail(c, "missing action after the time");
-#define SET1(what)                                                   \
-	do {                                                         \
-		if (!(s = add_set(a)))                               \
-			return fail(c, "out of memory");             \
-		if ((rc = parse_set(c, s, what, false)))             \
-			return rc;                                   \
+#define SET1(what)                                                             \
+	do {                                                                   \
+		if (!(s = add_set(a)))                                         \
+			return fail(c, "out of memory");                       \
+		if ((rc = parse_set(c, s, what, false)))                       \
+			return rc;                                             \
 	} while (0)
 
 	if (!strcmp(w, "crash")) {
@@ -626,7 +636,8 @@ parse_action(struct pctx *c, struct sim_action *a)
 		if (!t || parse_u64(t, &k) || !k || k >= SIM_NODES_MAX)
 			return fail(c, "join needs a count of new nodes");
 		a->count = (uint32_t)k;
-		if (accept(c, "over") && (rc = need_time(c, "spread", &a->d1_us)))
+		if (accept(c, "over") &&
+		    (rc = need_time(c, "spread", &a->d1_us)))
 			return rc;
 	} else if (!strcmp(w, "pause")) {
 		a->kind = SIM_ACT_PAUSE;
@@ -650,7 +661,8 @@ parse_action(struct pctx *c, struct sim_action *a)
 		SET1("nodes whose clock to change");
 		for (;;) {
 			if (accept(c, "offset")) {
-				if ((rc = parse_signed_time(c, "offset", &a->i1)))
+				if ((rc = parse_signed_time(c, "offset",
+							    &a->i1)))
 					return rc;
 			} else if (accept(c, "drift")) {
 				const char *t = next(c);
@@ -663,8 +675,9 @@ parse_action(struct pctx *c, struct sim_action *a)
 				v = strtol(t, &end, 10);
 				if (errno || end == t || strcmp(end, "ppm") ||
 				    v < -100000 || v > 100000)
-					return fail(c, "bad drift '%s' (want e.g. "
-						       "+200ppm, |x| <= 100000)",
+					return fail(c,
+						    "bad drift '%s' (want e.g. "
+						    "+200ppm, |x| <= 100000)",
 						    t);
 				a->i2 = v;
 				a->has_drift = true;
@@ -720,7 +733,7 @@ parse_action(struct pctx *c, struct sim_action *a)
 	} else if (!strcmp(w, "heal")) {
 		a->kind = SIM_ACT_HEAL;
 	} else if (!strcmp(w, "net")) {
-		struct sim_set on = { 0 };
+		struct sim_set on = {0};
 
 		a->kind = SIM_ACT_NET;
 		rc = parse_net(c, &a->net, &on, true);
@@ -759,7 +772,7 @@ static int
 parse_at(struct pctx *c)
 {
 	struct sim_scenario *sc = c->sc;
-	struct sim_action a = { 0 };
+	struct sim_action a = {0};
 	void *p;
 	int rc;
 
@@ -781,7 +794,8 @@ parse_at(struct pctx *c)
 	return 0;
 }
 
-/* ---- settings -------------------------------------------------------------- */
+/* ---- settings --------------------------------------------------------------
+ */
 
 static int
 parse_setting(struct pctx *c, const char *w)
@@ -816,7 +830,7 @@ parse_setting(struct pctx *c, const char *w)
 				    t ? t : "");
 		snprintf(sc->profile, sizeof(sc->profile), "%s", t);
 	} else if (!strcmp(w, "set")) {
-		struct sim_override o = { 0 };
+		struct sim_override o = {0};
 		struct profile scratch;
 		const char *k = next(c), *val;
 		char *eq;
@@ -859,7 +873,7 @@ parse_setting(struct pctx *c, const char *w)
 		else
 			return fail(c, "crypto needs on or off");
 	} else if (!strcmp(w, "seeds")) {
-		struct sim_set s = { 0 };
+		struct sim_set s = {0};
 
 		rc = parse_set(c, &s, "seed nodes", false);
 		sc->nseeds = 0;
@@ -937,8 +951,11 @@ sim_scenario_parse_line(struct sim_scenario *sc, const char *line,
 			const char *where, uint32_t lineno, char *why,
 			size_t why_cap)
 {
-	struct pctx c = { .sc = sc, .where = where, .line = lineno,
-			  .why = why, .why_cap = why_cap };
+	struct pctx c = {.sc = sc,
+			 .where = where,
+			 .line = lineno,
+			 .why = why,
+			 .why_cap = why_cap};
 	char buf[LINE_MAX_LEN], *save = NULL, *t, *hash;
 
 	if (strlen(line) >= sizeof(buf))
@@ -1004,6 +1021,37 @@ sim_scenario_parse_file(struct sim_scenario *sc, const char *path, char *why,
 	}
 	fclose(f);
 	return rc;
+}
+
+int
+sim_scenario_parse_text(struct sim_scenario *sc, const char *text,
+			const char *where, char *why, size_t why_cap)
+{
+	char line[LINE_MAX_LEN];
+	uint32_t n = 0;
+
+	if (!sc->file[0])
+		snprintf(sc->file, sizeof(sc->file), "%s", where);
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+		int rc;
+
+		n++;
+		if (len >= sizeof(line)) {
+			snprintf(why, why_cap, "%s:%u: line too long", where,
+				 n);
+			return ERR_INVAL;
+		}
+		memcpy(line, text, len);
+		line[len] = 0;
+		rc = sim_scenario_parse_line(sc, line, where, n, why, why_cap);
+		if (rc)
+			return rc;
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+	return 0;
 }
 
 /* ---- finalize ------------------------------------------------------------ */

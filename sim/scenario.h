@@ -35,15 +35,15 @@
 #include "sim/net.h"
 
 #define SIM_SEEDS_MAX 8
-#define SIM_WHY_MAX 256
+#define SIM_WHY_MAX   256
 
 /* One item of a node set. */
 enum sim_item_kind {
-	SIM_ITEM_RANGE = 0,  /* indices lo..hi */
-	SIM_ITEM_PERCENT,    /* frac of the running non-seed nodes, at random */
-	SIM_ITEM_RANDOM,     /* lo running non-seed nodes, at random */
-	SIM_ITEM_ALL,	     /* every node that exists */
-	SIM_ITEM_REST,	     /* partition: every node not in another group */
+	SIM_ITEM_RANGE = 0, /* indices lo..hi */
+	SIM_ITEM_PERCENT,   /* frac of the running non-seed nodes, at random */
+	SIM_ITEM_RANDOM,    /* lo running non-seed nodes, at random */
+	SIM_ITEM_ALL,	    /* every node that exists */
+	SIM_ITEM_REST,	    /* partition: every node not in another group */
 };
 
 struct sim_item {
@@ -61,19 +61,19 @@ enum sim_act_kind {
 	SIM_ACT_CRASH = 1,
 	SIM_ACT_RESTART,
 	SIM_ACT_LEAVE,
-	SIM_ACT_JOIN,	   /* count new nodes, spread over d1 */
-	SIM_ACT_PAUSE,	   /* set, for d1 (0: until resume) */
+	SIM_ACT_JOIN,  /* count new nodes, spread over d1 */
+	SIM_ACT_PAUSE, /* set, for d1 (0: until resume) */
 	SIM_ACT_RESUME,
 	SIM_ACT_SLOW,	   /* set, by d1 (0: back to normal), for d2 */
 	SIM_ACT_CLOCK,	   /* set, step i1 us, drift i2 ppm (has_drift) */
 	SIM_ACT_PARTITION, /* sets = groups, bridge in `bridge` (n may be 0) */
 	SIM_ACT_CUT,	   /* sets[0] -> sets[1] */
 	SIM_ACT_ISOLATE,
-	SIM_ACT_FLAP,	   /* sets[0] <-> sets[1], every d1, for d2 */
+	SIM_ACT_FLAP, /* sets[0] <-> sets[1], every d1, for d2 */
 	SIM_ACT_HEAL,
-	SIM_ACT_NET,	   /* net change (on set when nsets) */
-	SIM_ACT_CHURN,	   /* every d1 for d2; flag: crash instead of leave */
-	SIM_ACT_EXPECT,	   /* expects[expect] */
+	SIM_ACT_NET,	/* net change (on set when nsets) */
+	SIM_ACT_CHURN,	/* every d1 for d2; flag: crash instead of leave */
+	SIM_ACT_EXPECT, /* expects[expect] */
 };
 
 /* A change to the network: which knob, and its new value. */
@@ -111,14 +111,20 @@ struct sim_action {
 	uint32_t expect;
 };
 
-enum sim_op { SIM_OP_LT = 1, SIM_OP_LE, SIM_OP_GT, SIM_OP_GE, SIM_OP_EQ,
-	      SIM_OP_NE };
+enum sim_op {
+	SIM_OP_LT = 1,
+	SIM_OP_LE,
+	SIM_OP_GT,
+	SIM_OP_GE,
+	SIM_OP_EQ,
+	SIM_OP_NE
+};
 
 struct sim_expect {
-	int metric;	  /* enum sim_metric */
-	uint32_t op;	  /* enum sim_op */
-	double value;	  /* in the metric's base unit (ms for times) */
-	uint64_t at_us;	  /* UINT64_MAX: at the end of the run */
+	int metric;	/* enum sim_metric */
+	uint32_t op;	/* enum sim_op */
+	double value;	/* in the metric's base unit (ms for times) */
+	uint64_t at_us; /* UINT64_MAX: at the end of the run */
 	uint32_t line;
 	char text[160];
 };
@@ -130,7 +136,7 @@ struct sim_override {
 };
 
 struct sim_scenario {
-	char file[256]; /* for messages; "" when built in memory */
+	char file[256];	 /* for messages; "" when built in memory */
 	char title[128]; /* first comment line, if any */
 
 	uint32_t nodes;
@@ -144,12 +150,12 @@ struct sim_scenario {
 	struct sim_net_params net;
 	uint32_t seeds[SIM_SEEDS_MAX];
 	uint32_t nseeds;
-	uint64_t stagger_us;	  /* between the starts of the first nodes */
-	bool warm;		  /* warm start (see docs/SIMULATOR.md) */
-	uint64_t sample_ms;	  /* 0: automatic */
-	uint64_t grace_ms;	  /* 0: automatic */
-	uint64_t measure_ms;	  /* UINT64_MAX: from the end of bootstrap */
-	uint64_t epoch_ms;	  /* what node clocks read at t = 0 */
+	uint64_t stagger_us; /* between the starts of the first nodes */
+	bool warm;	     /* warm start (see docs/SIMULATOR.md) */
+	uint64_t sample_ms;  /* 0: automatic */
+	uint64_t grace_ms;   /* 0: automatic */
+	uint64_t measure_ms; /* UINT64_MAX: from the end of bootstrap */
+	uint64_t epoch_ms;   /* what node clocks read at t = 0 */
 
 	struct sim_action *acts;
 	uint32_t nacts;
@@ -172,11 +178,15 @@ int sim_scenario_parse_line(struct sim_scenario *sc, const char *line,
 int sim_scenario_parse_file(struct sim_scenario *sc, const char *path,
 			    char *why, size_t why_cap);
 
+/* Parse several lines from memory (tests, generated scenarios). Lines are
+ * numbered from 1. Same returns as sim_scenario_parse_line(). */
+int sim_scenario_parse_text(struct sim_scenario *sc, const char *text,
+			    const char *where, char *why, size_t why_cap);
+
 /* After every line (and command-line override) is in: build the profile,
  * sort the actions by time (stable), check node indices. 0 or ERR_INVAL
  * with why. */
-int sim_scenario_finalize(struct sim_scenario *sc, char *why,
-			  size_t why_cap);
+int sim_scenario_finalize(struct sim_scenario *sc, char *why, size_t why_cap);
 
 /* Apply a network change to a parameter block (settings and timed `net`
  * lines share it). */

@@ -73,12 +73,13 @@ struct sim_node_spec {
 	uint32_t generation; /* 0 at first start, +1 per restart */
 	const char *name;
 	struct addr addr;
-	uint64_t start_ms; /* the node's own clock at start: first incarnation */
-	uint64_t seed;	   /* the node's PRNG seed */
+	uint64_t
+		start_ms; /* the node's own clock at start: first incarnation */
+	uint64_t seed;	  /* the node's PRNG seed */
 	const struct profile *prof;
 	const struct keyring *keyring; /* empty: unencrypted */
 	const char *cluster;
-	struct intern *pool; /* shared by every node of the run */
+	struct intern *pool;   /* shared by every node of the run */
 	const struct log *log; /* NULL: the node logs nothing */
 };
 
@@ -117,6 +118,8 @@ struct sim_node_ops {
 	unsigned (*health)(const void *n);
 	/* Frames the node refused (every drop reason summed). */
 	uint64_t (*drops)(const void *n);
+	/* Print the node's member table, one member a line (may be NULL). */
+	void (*dump)(const void *n, FILE *f);
 };
 
 /* The real `struct node` (sched/node.h). */

@@ -149,7 +149,8 @@ queue(struct toy *t, enum swim_out_kind kind, uint32_t to, uint32_t sid,
 			return;
 		}
 		for (uint32_t k = 0; k < t->nout; k++)
-			q[k] = t->out[(t->hout + k) % (t->capout ? t->capout : 1)];
+			q[k] = t->out[(t->hout + k) %
+				      (t->capout ? t->capout : 1)];
 		free(t->out);
 		t->out = q;
 		t->capout = cap;
@@ -189,7 +190,8 @@ static void
 flood(struct toy *t, uint8_t type, uint32_t subject, uint64_t inc)
 {
 	for (uint32_t i = 0; i < t->cap; i++)
-		if (i != t->self && i != subject && is_live_state(t->m[i].state))
+		if (i != t->self && i != subject &&
+		    is_live_state(t->m[i].state))
 			send_msg(t, i, type, subject, inc);
 }
 
@@ -423,8 +425,8 @@ toy_tick(void *n, uint64_t now)
 			if (m->state == SWIM_ALIVE + 1) {
 				m->state = SWIM_SUSPECT + 1;
 				m->heard_ms = now;
-				emit(t, SWIM_EV_SUSPECT, (uint32_t)t->probing, now,
-				     SWIM_SUSPECT, m->inc);
+				emit(t, SWIM_EV_SUSPECT, (uint32_t)t->probing,
+				     now, SWIM_SUSPECT, m->inc);
 			}
 			t->probing = -1;
 		}
@@ -434,7 +436,8 @@ toy_tick(void *n, uint64_t now)
 		if (live) {
 			pick = (uint32_t)rng_below(&t->rng, live);
 			for (uint32_t i = 0; i < t->cap; i++) {
-				if (i == t->self || !is_live_state(t->m[i].state))
+				if (i == t->self ||
+				    !is_live_state(t->m[i].state))
 					continue;
 				if (pick-- == 0) {
 					t->probing = i;
@@ -528,8 +531,7 @@ toy_leave(void *n, uint64_t now)
 		return ERR_STATE;
 	t->leaving = true;
 	flood(t, T_LEFT, t->self, t->m[t->self].inc);
-	emit(t, SWIM_EV_LEAVE_DONE, t->self, now, SWIM_LEFT,
-	     t->m[t->self].inc);
+	emit(t, SWIM_EV_LEAVE_DONE, t->self, now, SWIM_LEFT, t->m[t->self].inc);
 	t->stopped = true;
 	return 0;
 }
