@@ -344,13 +344,18 @@ dissem_app(struct dissem *q, const void *p, size_t n, uint64_t key,
 }
 
 #define FILL_MAX 256
+/* A fill stops after this many items in a row did not fit: near the end of
+ * a packet almost nothing fits, and walking a long queue to prove it costs
+ * more than the few bytes it might save. What was skipped stays at the
+ * front for the next packet. */
+#define FILL_MISSES_MAX 16
 
 unsigned
 dissem_fill(struct dissem *q, uint32_t member_limit,
 	    size_t (*room)(void *ctx), dissem_emit_fn emit, void *ctx)
 {
 	uint32_t sent[FILL_MAX];
-	unsigned nsent = 0;
+	unsigned nsent = 0, misses = 0;
 
 	if (member_limit < 1)
 		member_limit = 1;
@@ -372,10 +377,16 @@ dissem_fill(struct dissem *q, uint32_t member_limit,
 				free_item(q, i);
 			} else if (it->size <= r) {
 				rc = emit(ctx, it);
-				if (rc == 0)
+				if (rc == 0) {
 					sent[nsent++] = i;
-				else if (rc != ERR_TOOBIG)
+					misses = 0;
+				} else if (rc != ERR_TOOBIG) {
 					free_item(q, i);
+				} else if (++misses >= FILL_MISSES_MAX) {
+					goto done;
+				}
+			} else if (++misses >= FILL_MISSES_MAX) {
+				goto done;
 			}
 			i = next;
 		}

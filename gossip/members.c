@@ -25,9 +25,6 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "core/hash.h"
-
-#define MTAB_SEED 0x6d656d62657273ULL
 
 void
 mtab_init(struct mtab *t, struct intern *pool, uint32_t max)
@@ -52,31 +49,39 @@ mtab_destroy(struct mtab *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static inline uint64_t
-name_hash(const char *name, size_t len)
+/* Members are found through the shared intern pool: the pool knows every
+ * name any member table holds (and is small and hot in cache), so an
+ * unknown name is answered without touching this table, and a known one
+ * comes with its hash already computed and a canonical pointer that the
+ * entry is compared with by ==. */
+uint32_t
+mtab_find(const struct mtab *t, const char *name, size_t len)
 {
-	return hash64(name, len, MTAB_SEED);
+	const struct istr *key;
+
+	if (!t->index_cap)
+		return MTAB_NONE;
+	key = intern_find(t->pool, name, len);
+	if (!key)
+		return MTAB_NONE;
+	return mtab_find_istr(t, key);
 }
 
 uint32_t
-mtab_find(const struct mtab *t, const char *name, size_t len)
+mtab_find_istr(const struct mtab *t, const struct istr *key)
 {
 	uint32_t mask, i;
 
 	if (!t->index_cap)
 		return MTAB_NONE;
 	mask = t->index_cap - 1;
-	i = (uint32_t)name_hash(name, len) & mask;
-	for (;;) {
+	for (i = (uint32_t)key->hash & mask;; i = (i + 1) & mask) {
 		uint32_t v = t->index[i];
-		const struct istr *n;
 
 		if (v == 0)
 			return MTAB_NONE;
-		n = t->m[v - 1].name;
-		if (n->len == len && memcmp(n->data, name, len) == 0)
+		if (t->m[v - 1].name == key)
 			return v - 1;
-		i = (i + 1) & mask;
 	}
 }
 
@@ -102,7 +107,7 @@ index_grow(struct mtab *t)
 		const struct istr *n = t->m[i].name;
 
 		if (n)
-			index_insert(idx, cap, name_hash(n->data, n->len), i);
+			index_insert(idx, cap, n->hash, i);
 	}
 	free(t->index);
 	t->index = idx;
@@ -115,7 +120,7 @@ index_remove(struct mtab *t, uint32_t slot)
 {
 	uint32_t mask = t->index_cap - 1;
 	const struct istr *n = t->m[slot].name;
-	uint32_t i = (uint32_t)name_hash(n->data, n->len) & mask;
+	uint32_t i = (uint32_t)n->hash & mask;
 
 	while (t->index[i] != slot + 1) {
 		assert(t->index[i] != 0);
@@ -131,7 +136,7 @@ index_remove(struct mtab *t, uint32_t slot)
 		if (t->index[j] == 0)
 			break;
 		jn = t->m[t->index[j] - 1].name;
-		k = (uint32_t)name_hash(jn->data, jn->len) & mask;
+		k = (uint32_t)jn->hash & mask;
 		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
 			t->index[i] = t->index[j];
 			i = j;
@@ -182,7 +187,7 @@ mtab_add(struct mtab *t, const char *name, size_t len, int *err)
 		*err = ERR_NOMEM;
 		return MTAB_NONE;
 	}
-	index_insert(t->index, t->index_cap, name_hash(name, len), slot);
+	index_insert(t->index, t->index_cap, e->name->hash, slot);
 	t->used++;
 	t->count[0]++; /* a new entry starts alive (state 0) */
 	return slot;

@@ -5,7 +5,7 @@
  * Entries live in slots that keep their index while the member exists, so
  * other tables (the probe order, the broadcast queue, suspicions) can refer
  * to a member by slot number. A name index (open addressing, linear
- * probing) maps names to slots. An entry is 56 bytes; with the index and the
+ * probing, keyed by the interned name's hash) maps names to slots. An entry is 56 bytes; with the index and the
  * probe order a member costs about 64 bytes per table, which is what lets
  * ten thousand virtual nodes of ten thousand members each fit in one
  * simulator process. Names and (address, metadata) pairs are interned in
@@ -24,6 +24,10 @@
 #include "core/intern.h"
 
 #define MTAB_NONE UINT32_MAX
+
+/* member.flags */
+#define MEMBER_F_QUIET 0x01 /* learned from a push-pull table and not yet
+			     * heard as a rumour: relay it when we do */
 
 struct member {
 	struct istr *name;  /* NULL: the slot is free */
@@ -58,6 +62,9 @@ void mtab_destroy(struct mtab *t);
 
 /* Slot of the member with this name, or MTAB_NONE. */
 uint32_t mtab_find(const struct mtab *t, const char *name, size_t len);
+
+/* The same for a name already interned in the table's pool. */
+uint32_t mtab_find_istr(const struct mtab *t, const struct istr *key);
 
 /* Add a member (name must not be present). The entry is zeroed apart from
  * the name; the caller sets ident, inc, state through mtab_set_state.

@@ -1008,10 +1008,12 @@ refute(struct swim *s, uint64_t now, uint64_t accused)
 	member_event(s, SWIM_EV_REFUTED, now, s->self);
 }
 
+/* quiet_new: a member new to us is added without being re-gossiped (it
+ * came from a push-pull table: news to us, old news to the cluster). */
 static void
 on_alive(struct swim *s, uint64_t now, const char *name, size_t len,
 	 uint64_t inc, const struct addr *addr, const uint8_t *meta,
-	 size_t meta_len)
+	 size_t meta_len, bool quiet_new)
 {
 	uint32_t slot = mtab_find(&s->tab, name, len);
 	struct member *e;
@@ -1034,7 +1036,10 @@ on_alive(struct swim *s, uint64_t now, const char *name, size_t len,
 		set_changed(s, slot, now);
 		digest_in(s, slot);
 		probe_insert(s, slot);
-		announce(s, slot, NULL);
+		if (quiet_new)
+			e->flags |= MEMBER_F_QUIET;
+		else
+			announce(s, slot, NULL);
 		member_event(s, SWIM_EV_JOIN, now, slot);
 		return;
 	}
@@ -1069,8 +1074,17 @@ on_alive(struct swim *s, uint64_t now, const char *name, size_t len,
 	}
 	if (inc <= e->inc) {
 		intern_put(s->env.pool, ident);
+		/* We knew this quietly, from a table; now it reaches us as a
+		 * rumour: pass it on once, as if we had just learned it, so
+		 * that quiet knowers never become dead ends of an epidemic. */
+		if (inc == e->inc && !quiet_new && same_ident &&
+		    (e->flags & MEMBER_F_QUIET) && e->state == SWIM_ALIVE) {
+			e->flags &= (uint8_t)~MEMBER_F_QUIET;
+			announce(s, slot, NULL);
+		}
 		return;
 	}
+	e->flags &= (uint8_t)~MEMBER_F_QUIET;
 	old = e->state;
 	digest_out(s, slot);
 	e->inc = inc;
@@ -1133,6 +1147,7 @@ on_suspect(struct swim *s, uint64_t now, const char *name, size_t len,
 		return;
 	digest_out(s, slot);
 	e->inc = inc;
+	e->flags &= (uint8_t)~MEMBER_F_QUIET;
 	mtab_set_state(&s->tab, slot, SWIM_SUSPECT);
 	set_changed(s, slot, now);
 	digest_in(s, slot);
@@ -1165,6 +1180,7 @@ on_dead(struct swim *s, uint64_t now, const char *name, size_t len,
 	who = intern_get(s->env.pool, from, from_len);
 	digest_out(s, slot);
 	e->inc = inc;
+	e->flags &= (uint8_t)~MEMBER_F_QUIET;
 	mtab_set_state(&s->tab, slot, left ? SWIM_LEFT : SWIM_DEAD);
 	set_changed(s, slot, now);
 	digest_in(s, slot);
@@ -1389,11 +1405,12 @@ skew_ok(const struct swim *s, uint64_t ts, uint64_t now)
 	return d <= s->cfg.prof.max_clock_skew_ms;
 }
 
-/* Replay check for a datagram header. 0 or a drop reason + 1. */
+/* Replay check for a datagram header from the member in slot (MTAB_NONE
+ * when unknown). 0 or a drop reason + 1. */
 static int
-replay_check(struct swim *s, const struct wire_hdr *h, uint64_t now)
+replay_check(struct swim *s, uint32_t slot, const struct wire_hdr *h,
+	     uint64_t now)
 {
-	uint32_t slot = mtab_find(&s->tab, h->sender, h->sender_len);
 	const struct member *e;
 	uint32_t seq = (uint32_t)h->seq;
 
@@ -1414,9 +1431,8 @@ replay_check(struct swim *s, const struct wire_hdr *h, uint64_t now)
 }
 
 static void
-replay_note(struct swim *s, const struct wire_hdr *h)
+replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h)
 {
-	uint32_t slot = mtab_find(&s->tab, h->sender, h->sender_len);
 	struct member *e;
 	uint32_t seq = (uint32_t)h->seq;
 
@@ -1489,7 +1505,7 @@ handle_msg(struct swim *s, uint64_t now, const struct addr *from,
 		return;
 	case WIRE_ALIVE:
 		on_alive(s, now, m->node, m->node_len, m->inc, &m->addr,
-			 m->data, m->data_len);
+			 m->data, m->data_len, false);
 		return;
 	case WIRE_SUSPECT:
 		on_suspect(s, now, m->node, m->node_len, m->inc, m->from,
@@ -1551,7 +1567,7 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 	struct wire_msg m;
 	uint8_t *pt;
 	size_t pt_len = 0;
-	uint32_t nmsgs;
+	uint32_t nmsgs, sender;
 	int rc;
 
 	now = clamp_now(s, now);
@@ -1585,7 +1601,8 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 		drop(s, SWIM_DROP_SELF);
 		goto out;
 	}
-	rc = replay_check(s, &h, now);
+	sender = mtab_find(&s->tab, h.sender, h.sender_len);
+	rc = replay_check(s, sender, &h, now);
 	if (rc) {
 		drop(s, (enum swim_drop)(rc - 1));
 		goto out;
@@ -1608,7 +1625,11 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 		if (m.type)
 			handle_msg(s, now, from, &h, &m);
 	}
-	replay_note(s, &h);
+	/* Handling never removes members, so a known sender kept its slot;
+	 * an unknown one may have just been added by its own alive. */
+	if (sender == MTAB_NONE)
+		sender = mtab_find(&s->tab, h.sender, h.sender_len);
+	replay_note(s, sender, &h);
 out:
 	if (pt != stackbuf)
 		free(pt);
@@ -1682,8 +1703,15 @@ merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws)
 		wire_member_decode(&r, &wm);
 		switch (wm.state) {
 		case SWIM_ALIVE:
+			/* The sender's own entry is news to spread (that is
+			 * how a join travels); other members new to us are
+			 * anti-entropy, not news: re-gossiping a joiner's
+			 * whole first table would flood the cluster. */
 			on_alive(s, now, wm.name, wm.name_len, wm.inc,
-				 &wm.addr, wm.meta, wm.meta_len);
+				 &wm.addr, wm.meta, wm.meta_len,
+				 !(wm.name_len == ws->hdr.sender_len &&
+				   memcmp(wm.name, ws->hdr.sender,
+					  wm.name_len) == 0));
 			break;
 		case SWIM_LEFT:
 			on_dead(s, now, wm.name, wm.name_len, wm.inc, wm.name,

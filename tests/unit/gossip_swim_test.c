@@ -695,18 +695,27 @@ test_budget(void **state)
 	int n[MAXN - 2];
 
 	(void)state;
-	/* Many members with large metadata: plenty of broadcasts queued. */
+	/* Many members with the longest names, then every one of them
+	 * changes its metadata to the largest size at once: plenty of big
+	 * broadcasts queued everywhere. */
 	for (int i = 0; i < MAXN - 2; i++) {
 		char name[SWIM_NAME_MAX + 1];
-		uint8_t meta[SWIM_META_MAX];
 
 		memset(name, 'n', sizeof(name) - 4);
 		snprintf(name + sizeof(name) - 4, 4, "%03d", i);
 		n[i] = net_add(net, name, &key_a, "test", 0);
-		memset(meta, i, sizeof(meta));
-		swim_set_meta(net->n[n[i]], net->now, meta, sizeof(meta));
 		if (i)
 			join(net, n[i], n[0]);
+	}
+	run(net, 20000);
+	for (int i = 0; i < MAXN - 2; i++) {
+		uint8_t meta[SWIM_META_MAX];
+
+		memset(meta, i, sizeof(meta));
+		assert_int_equal(swim_set_meta(net->n[n[i]], net->now, meta,
+					       sizeof(meta)),
+				 0);
+		drain(net, n[i]);
 	}
 	run(net, 20000);
 	assert_true(net->max_dgram > 1000);
