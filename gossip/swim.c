@@ -2277,6 +2277,39 @@ swim_force_leave(struct swim *s, uint64_t now, const char *name)
 	return 0;
 }
 
+size_t
+swim_preload(struct swim *s, uint64_t now,
+	     const struct swim_member_info *members, size_t n)
+{
+	size_t added = 0;
+
+	now = clamp_now(s, now);
+	for (size_t i = 0; i < n; i++) {
+		const struct swim_member_info *mi = &members[i];
+		size_t len = mi->name ? strnlen(mi->name, SWIM_NAME_MAX + 1) : 0;
+		struct member *e;
+		uint32_t slot;
+		int err = 0;
+
+		if (!swim_name_valid(mi->name, len) || !mi->addr.family ||
+		    mi->meta_len > SWIM_META_MAX ||
+		    mtab_find(&s->tab, mi->name, len) != MTAB_NONE)
+			continue;
+		slot = mtab_add(&s->tab, mi->name, len, &err);
+		if (slot == MTAB_NONE)
+			break;
+		e = mem(s, slot);
+		e->ident = mtab_ident(&s->tab, &mi->addr, mi->meta,
+				      mi->meta_len);
+		e->inc = mi->incarnation;
+		set_changed(s, slot, now);
+		digest_in(s, slot);
+		probe_insert(s, slot);
+		added++;
+	}
+	return added;
+}
+
 int
 swim_broadcast(struct swim *s, const void *p, size_t n, uint64_t key,
 	       uint32_t retransmit)

@@ -246,6 +246,15 @@ int swim_set_meta(struct swim *s, uint64_t now_ms, const void *meta,
  * ERR_NOENT, or ERR_STATE when it is alive or suspect (or is us). */
 int swim_force_leave(struct swim *s, uint64_t now_ms, const char *name);
 
+/* Start from a converged view: add these members (alive, with their
+ * incarnation, address and metadata) as if their joins had already spread
+ * everywhere: no events, no broadcasts. Entries that are invalid, already
+ * known or ourselves are skipped. For simulations and tests that begin with
+ * a settled cluster rather than a bootstrap storm. Returns how many were
+ * added (the table's bound still applies). */
+size_t swim_preload(struct swim *s, uint64_t now_ms,
+		    const struct swim_member_info *members, size_t n);
+
 /* Queue an application broadcast to piggyback on our traffic. retransmit 0
  * means the membership retransmit limit. A non-zero key replaces any
  * queued broadcast with the same key. 0, ERR_TOOBIG (larger than fits in a

@@ -737,6 +737,16 @@ node_set_tags(struct node *n, uint64_t now, const struct node_tag *tags,
 	return 0;
 }
 
+size_t
+node_preload(struct node *n, uint64_t now, const struct swim_member_info *m,
+	     size_t count)
+{
+	size_t added = swim_preload(n->sw, now, m, count);
+
+	drain_swim(n);
+	return added;
+}
+
 const struct swim *
 node_swim(const struct node *n)
 {

@@ -94,6 +94,11 @@ int node_force_leave(struct node *n, uint64_t now_ms, const char *name);
 int node_set_tags(struct node *n, uint64_t now_ms,
 		  const struct node_tag *tags, unsigned ntags);
 
+/* Start from a converged view (see swim_preload()): for simulations that
+ * begin with a settled cluster. Returns how many members were added. */
+size_t node_preload(struct node *n, uint64_t now_ms,
+		    const struct swim_member_info *members, size_t count);
+
 /* The membership machine, for read-only queries (members, stats, digest). */
 const struct swim *node_swim(const struct node *n);
 

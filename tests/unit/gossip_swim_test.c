@@ -727,6 +727,45 @@ test_budget(void **state)
 }
 
 static void
+test_preload(void **state)
+{
+	struct net *net = net_new();
+	struct swim_member_info all[5];
+	int n[5];
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		n[i] = net_add(net, name, &key_a, "test", 0);
+		assert_true(swim_member_find(net->n[n[i]], name, &all[i]));
+	}
+	for (int i = 0; i < 5; i++) {
+		/* Itself and duplicates are skipped. */
+		assert_int_equal(swim_preload(net->n[n[i]], net->now, all, 5),
+				 4);
+		assert_int_equal(swim_preload(net->n[n[i]], net->now, all, 5),
+				 0);
+		drain(net, n[i]);
+	}
+	run(net, 20000);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(swim_count_state(net->n[n[i]], SWIM_ALIVE), 5);
+		assert_int_equal(swim_digest(net->n[n[i]]),
+				 swim_digest(net->n[n[0]]));
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_JOIN, NULL), 0);
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_SUSPECT, NULL), 0);
+	}
+	/* A preloaded cluster detects a crash like any other. */
+	net->down[n[4]] = true;
+	run(net, 60000);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(state_of(net, n[i], "p4"), SWIM_DEAD);
+	net_free(net);
+}
+
+static void
 test_profile(void **state)
 {
 	struct profile p;
@@ -775,6 +814,7 @@ main(void)
 		cmocka_unit_test(test_crash_leave_rejoin),
 		cmocka_unit_test(test_meta_conflict_force_leave),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_preload),
 		cmocka_unit_test(test_profile),
 	};
 
