@@ -735,7 +735,7 @@ test_preload(void **state)
 
 	(void)state;
 	for (int i = 0; i < 5; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "p%d", i);
 		n[i] = net_add(net, name, &key_a, "test", 0);
