@@ -28,6 +28,7 @@ common(struct profile *p)
 {
 	p->suspicion_max_timeout_mult = 6;
 	p->awareness_max_mult = 8;
+	p->tcp_pings = 1;
 	p->udp_payload_max = 1400;
 	p->stream_max = 64u << 20;
 	p->join_backoff_min_ms = 1 * SEC;
@@ -207,6 +208,7 @@ static const struct field fields[] = {
 	COUNT(suspicion_mult, 1, 100),
 	COUNT(suspicion_max_timeout_mult, 1, 100),
 	COUNT(awareness_max_mult, 1, 64),
+	COUNT(tcp_pings, 0, 1),
 	COUNT(retransmit_mult, 1, 100),
 	FIELD(gossip_interval, F_DURATION, 5, 10 * MIN),
 	COUNT(gossip_nodes, 0, 64),

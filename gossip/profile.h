@@ -18,6 +18,7 @@
  *   push_pull_interval_ms      30000    60000     15000
  *   stream_timeout_ms          10000    30000      1000
  *   awareness_max_mult             8        8         8
+ *   tcp_pings (fallback)           1        1         1
  *
  * and serf's own timers on top (reconnect every 30 s, reap failed and left
  * members after 24 h, leave broadcast timeout 5 s). Every field can be
@@ -39,6 +40,7 @@ struct profile {
 	uint32_t suspicion_mult;
 	uint32_t suspicion_max_timeout_mult;
 	uint32_t awareness_max_mult;
+	uint32_t tcp_pings; /* 1: try a TCP ping when UDP probes fail */
 
 	/* dissemination */
 	uint32_t retransmit_mult;

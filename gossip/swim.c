@@ -100,6 +100,7 @@ enum stream_purpose {
 	SP_JOIN = 1,
 	SP_PUSHPULL = 2,
 	SP_RECONNECT = 3,
+	SP_PING = 4, /* TCP fallback ping of a probe */
 };
 
 struct susp {
@@ -123,6 +124,7 @@ struct relay {
 struct pending_stream {
 	uint32_t id;
 	uint8_t purpose;
+	uint64_t seq; /* SP_PING: the probe's sequence number */
 	uint64_t expire_ms;
 	struct addr to;
 };
@@ -131,6 +133,7 @@ struct probe {
 	bool active;
 	bool acked;
 	bool indirect_sent;
+	bool tcp_acked; /* the TCP fallback ping was answered */
 	struct istr *target; /* reference held while probing */
 	uint64_t seq;
 	uint64_t start_ms, timeout_at_ms, end_at_ms;
@@ -1192,6 +1195,8 @@ on_dead(struct swim *s, uint64_t now, const char *name, size_t len,
 
 /* ---- probing ---- */
 
+static void stream_ping(struct swim *s, uint64_t now, const struct addr *to);
+
 static void
 probe_start(struct swim *s, uint64_t now)
 {
@@ -1270,6 +1275,8 @@ probe_indirect(struct swim *s, uint64_t now)
 			s->pr.nacks_expected++;
 	}
 	s->st.probe_indirect++;
+	if (p->tcp_pings)
+		stream_ping(s, now, &m.addr);
 }
 
 static void
@@ -1278,7 +1285,19 @@ probe_finish(struct swim *s, uint64_t now)
 	uint32_t slot;
 
 	s->pr.active = false;
-	if (!s->pr.acked) {
+	if (!s->pr.acked && s->pr.tcp_acked) {
+		struct log_rec r;
+
+		/* UDP failed but TCP reached the target: not a failure of
+		 * the target; the network may be dropping UDP. */
+		s->st.probe_tcp_saved++;
+		awareness_add(s, -1);
+		if (log_begin(&r, s->env.log, LOG_WARN,
+			      "udp probes failed but a tcp ping succeeded")) {
+			log_str(&r, "node", s->pr.target->data);
+			log_end(&r);
+		}
+	} else if (!s->pr.acked) {
 		int delta;
 
 		if (s->pr.nacks_expected > 0)
@@ -1481,10 +1500,11 @@ handle_msg(struct swim *s, uint64_t now, const struct addr *from,
 		return;
 	case WIRE_ACK:
 		if (s->pr.active && !s->pr.acked && m->seq == s->pr.seq) {
+			/* Direct or relayed, a probe that succeeds improves
+			 * our health (memberlist does the same). */
 			s->pr.acked = true;
 			s->st.probe_acks++;
-			if (!s->pr.indirect_sent)
-				awareness_add(s, -1);
+			awareness_add(s, -1);
 			return;
 		}
 		for (uint32_t i = 0; i < s->nrelay; i++) {
@@ -1731,17 +1751,14 @@ merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws)
 	return true;
 }
 
+/* Seal the frame in s->scratch as a new outbound stream and remember it. */
 static void
-stream_request(struct swim *s, uint64_t now, const struct addr *to,
-	       enum stream_purpose purpose)
+stream_send(struct swim *s, uint64_t now, const struct addr *to,
+	    enum stream_purpose purpose, uint64_t seq)
 {
 	struct pending_stream *ps;
 	uint32_t id;
 
-	if (s->nstreams == STREAMS_MAX)
-		return;
-	if (encode_state(s, now, WIRE_STREAM_REQ, purpose == SP_JOIN))
-		return;
 	id = ++s->next_stream_id;
 	if (id == 0)
 		id = ++s->next_stream_id;
@@ -1752,8 +1769,48 @@ stream_request(struct swim *s, uint64_t now, const struct addr *to,
 	ps = &s->streams[s->nstreams++];
 	ps->id = id;
 	ps->purpose = (uint8_t)purpose;
+	ps->seq = seq;
 	ps->to = *to;
 	ps->expire_ms = now + 2 * (uint64_t)s->cfg.prof.stream_timeout_ms;
+}
+
+static void
+stream_request(struct swim *s, uint64_t now, const struct addr *to,
+	       enum stream_purpose purpose)
+{
+	if (s->nstreams == STREAMS_MAX)
+		return;
+	if (encode_state(s, now, WIRE_STREAM_REQ, purpose == SP_JOIN))
+		return;
+	stream_send(s, now, to, purpose, 0);
+}
+
+/* Encode a TCP ping (target != NULL) or its ack into s->scratch. */
+static int
+encode_ping(struct swim *s, uint64_t now, uint8_t kind, uint64_t seq,
+	    const struct istr *target)
+{
+	struct codec_writer w;
+	struct wire_hdr h;
+
+	buf_reset(&s->scratch);
+	codec_writer_init(&w, &s->scratch);
+	next_hdr(s, &h, now);
+	wire_stream_ping(&w, &h, kind, seq, target ? target->data : NULL,
+			 target ? target->len : 0);
+	return codec_writer_error(&w);
+}
+
+/* The TCP fallback of a probe (memberlist's, on by default): a reliable
+ * stream reaches a target whose UDP is being lost. */
+static void
+stream_ping(struct swim *s, uint64_t now, const struct addr *to)
+{
+	if (s->nstreams == STREAMS_MAX)
+		return;
+	if (encode_ping(s, now, WIRE_STREAM_PING, s->pr.seq, s->pr.target))
+		return;
+	stream_send(s, now, to, SP_PING, s->pr.seq);
 }
 
 /* Decode a sealed stream frame; on success *pt must be freed. */
@@ -1815,6 +1872,15 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 	}
 	if (open_stream(s, now, p, n, &pt, &ws))
 		goto out;
+	if (ws.kind == WIRE_STREAM_PING) {
+		/* Answer only a ping meant for us, as over UDP. */
+		if (ws.target_len == s->name_len &&
+		    memcmp(ws.target, s->cfg.name, s->name_len) == 0 &&
+		    encode_ping(s, now, WIRE_STREAM_ACK, ws.seq, NULL) == 0 &&
+		    seal_out(s, SWIM_OUT_STREAM_RESP, conn_id, NULL) == 0)
+			s->st.stream_bytes_out += s->out[s->nout - 1].len;
+		goto out;
+	}
 	if (ws.kind != WIRE_STREAM_REQ || !merge_stream(s, now, &ws)) {
 		drop(s, SWIM_DROP_DECODE);
 		goto out;
@@ -1902,10 +1968,20 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 		return;
 	}
 	if (open_stream(s, now, p, n, &pt, &ws) == 0) {
-		if (ws.kind == WIRE_STREAM_RESP && merge_stream(s, now, &ws))
+		if (ps->purpose == SP_PING) {
+			if (ws.kind == WIRE_STREAM_ACK && ws.seq == ps->seq) {
+				ok = true;
+				if (s->pr.active && s->pr.seq == ws.seq)
+					s->pr.tcp_acked = true;
+			} else {
+				drop(s, SWIM_DROP_DECODE);
+			}
+		} else if (ws.kind == WIRE_STREAM_RESP &&
+			   merge_stream(s, now, &ws)) {
 			ok = true;
-		else
+		} else {
 			drop(s, SWIM_DROP_DECODE);
+		}
 	}
 	free(pt);
 	/* The pending entry may have moved while merging? No: merging does

@@ -192,6 +192,7 @@ struct swim_stats {
 	uint64_t stream_bytes_in, stream_bytes_out;
 	uint64_t drops[SWIM_DROP__N];
 	uint64_t probes, probe_acks, probe_indirect, probe_failed;
+	uint64_t probe_tcp_saved; /* UDP failed, the TCP fallback answered */
 	uint64_t nacks_sent, nacks_recv;
 	uint64_t suspicions, refutes, deaths_declared;
 	uint64_t broadcasts_dropped; /* app queue overflow */

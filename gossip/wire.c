@@ -255,6 +255,27 @@ wire_stream_app(struct codec_writer *w, const uint8_t *p, size_t n)
 	codec_write_bin(w, p, n);
 }
 
+void
+wire_stream_ping(struct codec_writer *w, const struct wire_hdr *h,
+		 uint8_t kind, uint64_t seq, const char *target,
+		 uint32_t target_len)
+{
+	codec_write_map(w, target ? 10 : 9);
+	write_hdr_fields(w, h);
+	codec_write_uint(w, 6);
+	codec_write_uint(w, kind);
+	codec_write_uint(w, 7);
+	codec_write_bool(w, false);
+	codec_write_uint(w, 8);
+	codec_write_array(w, 0);
+	codec_write_uint(w, 10);
+	codec_write_uint(w, seq);
+	if (target) {
+		codec_write_uint(w, 11);
+		codec_write_str(w, target, target_len);
+	}
+}
+
 /* ---- reading ---- */
 
 static int
@@ -546,7 +567,7 @@ wire_stream_decode(const uint8_t *p, size_t len, struct wire_stream *s)
 			return rc;
 		if (rc)
 			continue;
-		if (key >= 6 && key <= 9) {
+		if (key >= 6 && key <= 11) {
 			if (seen & (1u << key))
 				return codec_fail(&r, ERR_DECODE);
 			seen |= 1u << key;
@@ -573,6 +594,14 @@ wire_stream_decode(const uint8_t *p, size_t len, struct wire_stream *s)
 			if (codec_read_bin(&r, &s->app, &s->app_len))
 				return r.err;
 			break;
+		case 10:
+			if (codec_read_uint(&r, &s->seq))
+				return r.err;
+			break;
+		case 11:
+			if (read_name(&r, &s->target, &s->target_len))
+				return r.err;
+			break;
 		default:
 			if (codec_skip(&r))
 				return r.err;
@@ -584,7 +613,11 @@ wire_stream_decode(const uint8_t *p, size_t len, struct wire_stream *s)
 		return ERR_DECODE;
 	if (s->hdr.version != WIRE_VERSION)
 		return ERR_VERSION;
-	if (s->kind != WIRE_STREAM_REQ && s->kind != WIRE_STREAM_RESP)
+	if (s->kind < WIRE_STREAM_REQ || s->kind > WIRE_STREAM_ACK)
+		return ERR_DECODE;
+	if (s->kind >= WIRE_STREAM_PING &&
+	    (!(seen & (1u << 10)) ||
+	     (s->kind == WIRE_STREAM_PING) != !!(seen & (1u << 11))))
 		return ERR_DECODE;
 	codec_reader_init(&s->members, mstart, (size_t)(mend - mstart));
 	if (codec_read_array(&s->members, &s->nmembers))

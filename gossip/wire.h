@@ -14,8 +14,11 @@
  *   |  2  | sender boot id (uint)    |       |  7  | join (bool)            |
  *   |  3  | sender sequence (uint)   |       |  8  | members: [member...]   |
  *   |  4  | sender clock, ms (uint)  |       |  9  | app state (bin)        |
- *   |  5  | messages: [msg, ...]     |       +-----+------------------------+
- *   +-----+--------------------------+
+ *   |  5  | messages: [msg, ...]     |       | 10  | ping seq (uint)        |
+ *   +-----+--------------------------+       | 11  | ping target (str)      |
+ *                                            +-----+------------------------+
+ *   stream kinds: 1 push-pull request, 2 push-pull response, 3 TCP ping
+ *   (members empty, 10 and 11 set), 4 its ack (10 set)
  *
  *   msg = map { 0: type, ...fields by type... }
  *
@@ -66,8 +69,10 @@ enum wire_type {
 };
 
 enum wire_stream_kind {
-	WIRE_STREAM_REQ = 1,
-	WIRE_STREAM_RESP = 2,
+	WIRE_STREAM_REQ = 1,  /* push-pull request (our table) */
+	WIRE_STREAM_RESP = 2, /* push-pull response (their table) */
+	WIRE_STREAM_PING = 3, /* TCP fallback ping: 10 seq, 11 target */
+	WIRE_STREAM_ACK = 4,  /* its ack: 10 seq */
 };
 
 /* Largest encoded header (map, version, 64-byte name, three uint64s, the
@@ -118,6 +123,9 @@ struct wire_stream {
 	uint32_t nmembers;
 	const uint8_t *app;
 	uint32_t app_len;
+	uint64_t seq;	     /* ping and ack */
+	const char *target;  /* ping */
+	uint32_t target_len;
 };
 
 /* ---- writing ---- */
@@ -155,6 +163,11 @@ void wire_stream_begin(struct codec_writer *w, const struct wire_hdr *h,
 		       uint8_t kind, bool join, uint32_t nmembers);
 void wire_member_write(struct codec_writer *w, const struct wire_member *m);
 void wire_stream_app(struct codec_writer *w, const uint8_t *p, size_t n);
+
+/* A whole TCP ping (target set) or ack (target NULL) frame. */
+void wire_stream_ping(struct codec_writer *w, const struct wire_hdr *h,
+		      uint8_t kind, uint64_t seq, const char *target,
+		      uint32_t target_len);
 
 /* ---- reading ---- */
 

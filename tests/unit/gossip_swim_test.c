@@ -54,6 +54,7 @@ struct net {
 	struct keyring kr[MAXN];
 	bool down[MAXN]; /* crashed: no input, no ticks */
 	bool deaf[MAXN]; /* input dropped, still ticks */
+	bool udp_lost[MAXN]; /* datagrams to it are lost, streams pass */
 	int64_t skew[MAXN]; /* node clock = now + skew */
 	int cnt;
 	uint64_t now;
@@ -241,7 +242,8 @@ static void
 deliver(struct net *net, struct qpkt *p)
 {
 	bool lost = net->down[p->dst] || net->deaf[p->dst] ||
-		    net->down[p->src];
+		    net->down[p->src] ||
+		    (p->kind == SWIM_OUT_DGRAM && net->udp_lost[p->dst]);
 
 	if (lost) {
 		if (p->kind == SWIM_OUT_STREAM_REQ && !net->down[p->src]) {
@@ -765,6 +767,54 @@ test_preload(void **state)
 	net_free(net);
 }
 
+/* b's UDP is lost (a firewall, a broken NIC queue) but TCP reaches it:
+ * the TCP fallback ping keeps it from being suspected; without the
+ * fallback it is suspected (so this test can fail). */
+static void
+tcp_fallback_case(bool tcp_pings, unsigned *suspects, uint64_t *saved)
+{
+	struct net *net = net_new();
+	int a, b, c;
+
+	a = net_add(net, "a", &key_a, "test", 0);
+	b = net_add(net, "b", &key_a, "test", 0);
+	c = net_add(net, "c", &key_a, "test", 0);
+	join(net, b, a);
+	join(net, c, a);
+	run(net, 5000);
+	net->udp_lost[b] = true;
+	if (!tcp_pings) {
+		/* The same knob a profile override sets. */
+		for (int i = 0; i < 3; i++) {
+			struct profile *p =
+				(struct profile *)swim_profile(net->n[i]);
+
+			p->tcp_pings = 0;
+		}
+	}
+	run(net, 30000);
+	*suspects = count_ev(net, a, SWIM_EV_SUSPECT, "b") +
+		    count_ev(net, c, SWIM_EV_SUSPECT, "b");
+	*saved = swim_stats(net->n[a])->probe_tcp_saved +
+		 swim_stats(net->n[c])->probe_tcp_saved;
+	net_free(net);
+}
+
+static void
+test_tcp_fallback(void **state)
+{
+	unsigned suspects;
+	uint64_t saved;
+
+	(void)state;
+	tcp_fallback_case(true, &suspects, &saved);
+	assert_int_equal(suspects, 0);
+	assert_true(saved > 0);
+	tcp_fallback_case(false, &suspects, &saved);
+	assert_true(suspects > 0);
+	assert_int_equal(saved, 0);
+}
+
 static void
 test_profile(void **state)
 {
@@ -815,6 +865,7 @@ main(void)
 		cmocka_unit_test(test_meta_conflict_force_leave),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_preload),
+		cmocka_unit_test(test_tcp_fallback),
 		cmocka_unit_test(test_profile),
 	};
 

@@ -477,6 +477,44 @@ test_stream_roundtrip(void **state)
 	buf_release(&b);
 }
 
+static void
+test_stream_ping(void **state)
+{
+	struct wire_hdr h = hdr();
+	struct codec_writer w;
+	struct wire_stream ws;
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 4096);
+	codec_writer_init(&w, &b);
+	wire_stream_ping(&w, &h, WIRE_STREAM_PING, 99, "web-3", 5);
+	assert_int_equal(wire_stream_decode(b.data, b.len, &ws), 0);
+	assert_int_equal(ws.kind, WIRE_STREAM_PING);
+	assert_int_equal(ws.seq, 99);
+	assert_int_equal(ws.target_len, 5);
+	assert_memory_equal(ws.target, "web-3", 5);
+	assert_int_equal(ws.nmembers, 0);
+
+	buf_reset(&b);
+	codec_writer_init(&w, &b);
+	wire_stream_ping(&w, &h, WIRE_STREAM_ACK, 99, NULL, 0);
+	assert_int_equal(wire_stream_decode(b.data, b.len, &ws), 0);
+	assert_int_equal(ws.kind, WIRE_STREAM_ACK);
+	assert_int_equal(ws.seq, 99);
+
+	/* A ping without a target, or an ack with one, is malformed. */
+	buf_reset(&b);
+	codec_writer_init(&w, &b);
+	wire_stream_ping(&w, &h, WIRE_STREAM_PING, 99, NULL, 0);
+	assert_int_not_equal(wire_stream_decode(b.data, b.len, &ws), 0);
+	buf_reset(&b);
+	codec_writer_init(&w, &b);
+	wire_stream_ping(&w, &h, WIRE_STREAM_ACK, 99, "x", 1);
+	assert_int_not_equal(wire_stream_decode(b.data, b.len, &ws), 0);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -487,6 +525,7 @@ main(void)
 		cmocka_unit_test(test_trailing_and_version),
 		cmocka_unit_test(test_bad_messages),
 		cmocka_unit_test(test_stream_roundtrip),
+		cmocka_unit_test(test_stream_ping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
