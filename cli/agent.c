@@ -658,7 +658,7 @@ setup_net(struct agent *a)
 	char why[256];
 	struct log_rec r;
 
-	addr_parse(&want, o->bind, AGENT_PORT_DEFAULT); /* validated */
+	agent_parse_bind(&want, o->bind); /* validated */
 	if (net_bind_pair(&want, &a->udp_fd, &a->tcp_fd, &a->bind, why,
 			  sizeof(why)))
 		return start_error("%s", why);

@@ -489,6 +489,18 @@ agent_kv_split(const char *text, char *key, size_t key_cap, char *value,
 	return 0;
 }
 
+int
+agent_parse_bind(struct addr *a, const char *text)
+{
+	if (addr_parse(a, text, AGENT_PORT_DEFAULT) == 0)
+		return 0;
+	/* Without a port the first parse succeeds, so a port-0 success
+	 * here means the text said ":0". */
+	if (addr_parse(a, text, 0) == 0 && a->port == 0)
+		return 0;
+	return ERR_INVAL;
+}
+
 static int
 validate(struct loader *l)
 {
@@ -505,7 +517,7 @@ validate(struct loader *l)
 	if (!o->bind[0])
 		snprintf(o->bind, sizeof(o->bind), "0.0.0.0:%d",
 			 AGENT_PORT_DEFAULT);
-	if (addr_parse(&a, o->bind, AGENT_PORT_DEFAULT))
+	if (agent_parse_bind(&a, o->bind))
 		return fail(l, ERR_INVAL, SRC_FLAG, "bind",
 			    "\"%s\" is not ADDR[:PORT] (IPv6 as [::1]:7946)",
 			    o->bind);
@@ -599,7 +611,8 @@ load(struct agent_opts *o, int argc, char **argv, char *err, size_t err_cap,
 		if (strlen(cfg) >= sizeof(o->config))
 			return fail(&l, ERR_TOOBIG, SRC_ENV, "config",
 				    "path too long");
-		snprintf(o->config, sizeof(o->config), "%s", cfg);
+		if (cfg != o->config)
+			snprintf(o->config, sizeof(o->config), "%s", cfg);
 		rc = load_config(&l, o->config);
 		if (rc)
 			return rc;

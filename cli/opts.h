@@ -93,6 +93,10 @@ int agent_opts_reload_log_level(const struct agent_opts *o, int argc,
 int agent_kv_split(const char *text, char *key, size_t key_cap, char *value,
 		   size_t value_cap);
 
+/* Parse a bind address: like addr_parse() with AGENT_PORT_DEFAULT, but an
+ * explicit ":0" (any free port) is allowed. 0 or ERR_INVAL. */
+int agent_parse_bind(struct addr *a, const char *text);
+
 /* The text of `shoal agent --help`. */
 extern const char agent_opts_usage[];
 
