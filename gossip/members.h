@@ -71,6 +71,10 @@ uint32_t mtab_find_istr(const struct mtab *t, const struct istr *key);
  * Returns the slot, or MTAB_NONE with *err = ERR_FULL / ERR_NOMEM. */
 uint32_t mtab_add(struct mtab *t, const char *name, size_t len, int *err);
 
+/* Make room for `extra` more members without further reallocation (never
+ * beyond the bound). 0 or ERR_NOMEM. */
+int mtab_reserve(struct mtab *t, uint32_t extra);
+
 /* Remove the member in slot (frees its references). */
 void mtab_remove(struct mtab *t, uint32_t slot);
 

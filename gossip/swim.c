@@ -831,7 +831,7 @@ probe_insert(struct swim *s, uint32_t slot)
 	uint32_t j;
 
 	if (s->probe_n == s->probe_cap) {
-		uint32_t cap = s->probe_cap ? s->probe_cap * 2 : 8;
+		uint32_t cap = s->probe_cap + s->probe_cap / 2 + 8;
 		uint32_t *p = realloc(s->probe, cap * sizeof(*p));
 
 		if (!p)
@@ -2360,6 +2360,16 @@ swim_preload(struct swim *s, uint64_t now,
 	size_t added = 0;
 
 	now = clamp_now(s, now);
+	if (n < UINT32_MAX) {
+		uint32_t *p;
+
+		mtab_reserve(&s->tab, (uint32_t)n);
+		if (s->probe_cap < s->probe_n + n &&
+		    (p = realloc(s->probe, (s->probe_n + n) * sizeof(*p)))) {
+			s->probe = p;
+			s->probe_cap = (uint32_t)(s->probe_n + n);
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct swim_member_info *mi = &members[i];
 		size_t len = mi->name ? strnlen(mi->name, SWIM_NAME_MAX + 1) : 0;
