@@ -31,6 +31,13 @@
  * never comes. A record lives in a table keyed by connection id until the
  * requester has been told one way or the other.
  *
+ * Bootstrap: node i starts at i * stagger and joins through the seeds.
+ * The warm start (`bootstrap warm`) starts every node at 0 and joins
+ * through the first seed, whose answers are replaced by connection resets
+ * until it has heard from every node; each node's retry (after its join
+ * backoff) then returns the whole member table. Only public verbs are used:
+ * the network resets a connection, which a real network can do.
+ *
  * Faults that affect processing live here: a paused node queues every
  * input (datagrams, stream frames, timeouts) and replays it in order when
  * resumed; a slow node sees each input `slow_us` late, in order; a crashed
@@ -137,6 +144,7 @@ struct sstream {
 	uint32_t req, req_gen, req_sid;
 	uint32_t dst, dst_gen;
 	uint32_t next_free;
+	bool warm_reset; /* warm start: reset instead of answering */
 };
 
 struct logctx {
@@ -162,6 +170,7 @@ struct sim {
 	uint64_t now_us, end_us;
 	uint64_t sample_us, measure_us, bootstrap_end_us;
 	uint64_t stream_timeout_us;
+	uint32_t warm_pending; /* warm start: joins the seed has yet to hear */
 	XXH3_state_t *trace;
 	uint64_t events;
 
@@ -553,6 +562,8 @@ node_start(struct sim *s, uint32_t i, bool restart)
 	for (uint32_t k = 0; k < s->sc->nseeds; k++) {
 		uint32_t j = s->sc->seeds[k];
 
+		if (s->warm_pending && k > 0)
+			break; /* warm start: through the first seed only */
 		if (j != i && j < s->n && s->v[j].state != V_NONE)
 			sim_addr_of(j, &seeds[nseeds++]);
 	}
@@ -864,6 +875,15 @@ send_stream_resp(struct sim *s, uint32_t j, const struct swim_out *o)
 	}
 	if (o->len > s->sc->prof.stream_max)
 		return; /* the requester's runtime refuses it: timeout */
+	if (st->warm_reset) {
+		/* Warm start: the seed has not heard from everyone yet; the
+		 * requester sees a reset and retries after its backoff. */
+		push(s,
+		     s->now_us +
+			     sim_net_delay(&s->net, j, st->req, &v->net_rng),
+		     EV_SFAIL, st->req, (uint32_t)slot, st->conn, NULL);
+		return;
+	}
 	k = pkt_new(s, o->data, o->len);
 	if (!k)
 		return;
@@ -992,6 +1012,9 @@ process(struct sim *s, const struct sim_ev *ev)
 			return;
 		}
 		trace(s, TR_SREQ, st->req, i, k->data, k->len);
+		if (s->warm_pending && i == s->sc->seeds[0] &&
+		    st->req < s->sc->nodes && --s->warm_pending)
+			st->warm_reset = true;
 		sim_addr_of(st->req, &from);
 		s->ops->recv_stream(v->obj, now_ms(v, s->now_us), st->conn,
 				    &from, k->data, k->len);
@@ -1980,6 +2003,7 @@ sim_new(const struct sim_scenario *sc, const struct sim_node_ops *ops,
 						     : s->bootstrap_end_us;
 	s->m.measure_us = s->measure_us;
 	s->stream_timeout_us = (uint64_t)sc->prof.stream_timeout_ms * 1000;
+	s->warm_pending = sc->warm && sc->nodes > 1 ? sc->nodes - 1 : 0;
 	s->sample_us = sc->sample_ms ? sc->sample_ms * 1000
 				     : (sc->nodes <= 2000 ? 1000000 : 5000000);
 	s->capidx = 1024;
