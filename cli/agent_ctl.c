@@ -264,7 +264,7 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	U("total", swim_member_count(sw));
 
 	codec_write_cstr(&w, "stats");
-	codec_write_map(&w, 22);
+	codec_write_map(&w, 23);
 	U("dgrams_in", st->dgrams_in);
 	U("dgrams_out", st->dgrams_out);
 	U("bytes_in", st->bytes_in);
@@ -280,6 +280,7 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	U("probe_acks", st->probe_acks);
 	U("probe_indirect", st->probe_indirect);
 	U("probe_failed", st->probe_failed);
+	U("probe_tcp_saved", st->probe_tcp_saved);
 	U("nacks_sent", st->nacks_sent);
 	U("nacks_recv", st->nacks_recv);
 	U("suspicions", st->suspicions);
