@@ -1921,8 +1921,13 @@ sim_run_until(struct sim *s, uint64_t t_us, char *why, size_t why_cap)
 		s->now_us = ev.t_us;
 		s->events++;
 		dispatch(s, &ev);
-		if ((s->events & 0xffff) == 0)
-			progress(s, false);
+		if ((s->events & 0xfff) == 0) {
+			if (s->opts.stop && *s->opts.stop)
+				fail(s, ERR_TIMEOUT, "interrupted at t=%.3fs",
+				     (double)s->now_us / 1e6);
+			if ((s->events & 0xffff) == 0)
+				progress(s, false);
+		}
 	}
 	if (!s->err && t_us > s->now_us && t_us != UINT64_MAX)
 		s->now_us = t_us;

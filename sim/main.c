@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,8 +187,18 @@ build(const struct cli *c, struct sim_scenario *sc)
 
 struct result {
 	uint64_t trace;
+	bool interrupted;
 	double v[SIM_M__N];
 };
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
 
 /* One run. Keeps the sim alive in *out for reporting when out != NULL. */
 static int
@@ -205,12 +216,17 @@ run_once(const struct cli *c, const struct sim_scenario *sc,
 		fprintf(stderr, "shoal-sim: %s\n", why);
 		return EXIT_RUN;
 	}
-	if (sim_run(s, why, sizeof(why))) {
+	err = sim_run(s, why, sizeof(why));
+	if (err && (err != ERR_TIMEOUT || !out)) {
 		fprintf(stderr, "shoal-sim: %s (seed %" PRIu64 ", t=%.3fs)\n",
 			why, sc->seed, (double)sim_now_us(s) / 1e6);
 		sim_delete(s);
 		return EXIT_RUN;
 	}
+	if (err) /* interrupted: report what was simulated so far */
+		fprintf(stderr, "shoal-sim: %s of %.0fs (seed %" PRIu64 ")\n",
+			why, (double)sc->duration_ms / 1e3, sc->seed);
+	res->interrupted = err != 0;
 	sim_values(s, res->v);
 	res->trace = sim_trace_hash(s);
 	if (out)
@@ -383,6 +399,16 @@ main(int argc, char **argv)
 		opts.log = logf;
 		opts.log_level = (int)lvl;
 	}
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		opts.stop = &stop_requested;
+	}
 	opts.progress = c.progress == 1 ||
 			(c.progress < 0 && !c.quiet && isatty(STDERR_FILENO));
 
@@ -393,7 +419,8 @@ main(int argc, char **argv)
 		rc = EXIT_RUN;
 		goto out_sim;
 	}
-	if (c.determinism) {
+	o.interrupted = r1.interrupted;
+	if (c.determinism && !r1.interrupted) {
 		struct sim_run_opts o2 = opts;
 
 		o2.log = NULL;
@@ -438,6 +465,8 @@ main(int argc, char **argv)
 	rc = (o.failed || (o.determinism_checked && !o.determinism_ok))
 		     ? EXIT_EXPECT
 		     : 0;
+	if (r1.interrupted)
+		rc = EXIT_RUN;
 out_outcome:
 	sim_outcome_release(&o);
 out_sim:

@@ -453,8 +453,8 @@ declare(struct sim_metrics *m, uint32_t r, uint32_t j, uint64_t t_us)
 }
 
 static void
-alarm(struct sim_metrics *m, uint32_t o, uint32_t s, uint64_t t_us,
-      uint32_t kind)
+false_alarm(struct sim_metrics *m, uint32_t o, uint32_t s, uint64_t t_us,
+	    uint32_t kind)
 {
 	bool excused = sim_metrics_disturbed(m, o, t_us) ||
 		       sim_metrics_disturbed(m, s, t_us);
@@ -544,7 +544,7 @@ sim_metrics_event(struct sim_metrics *m, uint32_t o, uint64_t t_us,
 				m->left_as_failed++;
 		} else if (s->status == SIM_MS_UP &&
 			   ev->incarnation >= s->start_ms) {
-			alarm(m, o, (uint32_t)si, t_us, ev->kind);
+			false_alarm(m, o, (uint32_t)si, t_us, ev->kind);
 		}
 		break;
 	case SWIM_EV_LEFT:

@@ -457,6 +457,8 @@ write_json(const char *dir, const struct sim *s, const double *v,
 	if (o && o->determinism_checked)
 		fprintf(f, "  \"determinism\": %s,\n",
 			o->determinism_ok ? "true" : "false");
+	fprintf(f, "  \"interrupted\": %s,\n",
+		o && o->interrupted ? "true" : "false");
 	fprintf(f, "  \"failed\": %u\n}\n", o ? o->failed : 0);
 	return close_file(f, "summary.json", why, cap);
 }

@@ -35,6 +35,7 @@ struct sim_outcome {
 	bool determinism_checked;
 	bool determinism_ok;
 	uint64_t trace2;
+	bool interrupted; /* the run stopped before its duration */
 };
 
 /* Evaluate every expectation of the run's scenario against v (the values

@@ -38,6 +38,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -127,10 +128,13 @@ const struct sim_node_ops *sim_node_ops_real(void);
 
 /* Options that shape the program, not the simulation. */
 struct sim_run_opts {
-	bool progress;	 /* progress bar on stderr */
-	bool keep_trace; /* keep per-event membership records (events.csv) */
-	FILE *log;	 /* node log lines (NULL: none) */
-	int log_level;	 /* enum log_level, with log */
+	bool progress; /* progress bar on stderr */
+	FILE *log;     /* node log lines (NULL: none) */
+	int log_level; /* enum log_level, with log */
+	/* When non-NULL and it becomes non-zero (a signal handler), the run
+	 * stops at the next event boundary and sim_run() returns
+	 * ERR_TIMEOUT; the sim can still be reported on. */
+	volatile sig_atomic_t *stop;
 };
 
 struct sim;
@@ -144,7 +148,8 @@ struct sim *sim_new(const struct sim_scenario *sc,
 void sim_delete(struct sim *s);
 
 /* Run to the scenario's duration. 0, or a negative error with a reason in
- * why (a fault naming a node that does not exist, out of memory). */
+ * why (out of memory, a node that cannot be made); ERR_TIMEOUT when
+ * opts->stop interrupted it (the metrics so far are valid). */
 int sim_run(struct sim *s, char *why, size_t why_cap);
 
 /* Advance to simulated time t_us (for tests). Same returns as sim_run. */
