@@ -240,9 +240,9 @@ run_handlers(struct agent *a, const struct swim_event *ev, const char *name)
 		for (k = 0; tags[i].key[k]; k++) {
 			char c = tags[i].key[k];
 
-			key[k] = (c >= 'a' && c <= 'z') ? (char)(c - 32)
-			       : (c == '.' || c == '-') ? '_'
-							: c;
+			key[k] = (c >= 'a' && c <= 'z')	  ? (char)(c - 32)
+				 : (c == '.' || c == '-') ? '_'
+							  : c;
 		}
 		key[k] = '\0';
 		ENV("SHOAL_TAG_%s=%s", key, tags[i].value);
@@ -518,8 +518,8 @@ log_tap(void *ctx, enum log_level level, const char *line, size_t len)
 	a->in_tap = false;
 }
 
-static int
-start_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int start_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 static int
 start_error(const char *fmt, ...)
@@ -547,8 +547,8 @@ setup_paths(struct agent *a)
 		return start_error("no data dir: set HOME or pass --data-dir");
 	if (agent_mkdir_private(a->data_dir, why, sizeof(why)))
 		return start_error("data dir: %s", why);
-	snprintf(a->keyring_path, sizeof(a->keyring_path), "%s/%s",
-		 a->data_dir, KEYFILE_KEYRING_NAME);
+	snprintf(a->keyring_path, sizeof(a->keyring_path), "%s/%s", a->data_dir,
+		 KEYFILE_KEYRING_NAME);
 	snprintf(a->lock_path, sizeof(a->lock_path), "%s/agent.lock",
 		 a->data_dir);
 	if (o->socket[0])
@@ -838,9 +838,10 @@ agent_main(int argc, char **argv)
 		goto out_cleanup;
 	if (load_keys(a, &kr))
 		goto out_cleanup;
-	if (handler_runner_init(&a->handlers, a->loop, &a->log.lg, NULL,
-				(const char(*)[HANDLER_CMD_MAX])a->opts->handler,
-				a->opts->nhandler, err, sizeof(err))) {
+	if (handler_runner_init(
+		    &a->handlers, a->loop, &a->log.lg, NULL,
+		    (const char(*)[HANDLER_CMD_MAX])a->opts->handler,
+		    a->opts->nhandler, err, sizeof(err))) {
 		start_error("--event-handler: %s", err);
 		goto out_cleanup;
 	}

@@ -43,15 +43,15 @@
 
 #define SHOAL_VERSION "0.1.0"
 
-#define AGENT_STREAMS_IN_MAX 64
+#define AGENT_STREAMS_IN_MAX  64
 #define AGENT_STREAMS_OUT_MAX 64
 #define AGENT_CTL_CLIENTS_MAX 64
-#define AGENT_CTL_OUT_MAX (CTL_RESP_MAX + 16)
+#define AGENT_CTL_OUT_MAX     (CTL_RESP_MAX + 16)
 #define AGENT_MONITOR_BUF_MAX (1u << 20)
-#define AGENT_CTL_IDLE_MS 60000 /* a request must complete within this */
-#define AGENT_UDP_BATCH 64	/* datagrams read per wake-up */
-#define AGENT_FAILED_MAX (AGENT_STREAMS_OUT_MAX * 4)
-#define AGENT_LEAVE_GRACE_MS 3000 /* on top of the profile's leave_timeout */
+#define AGENT_CTL_IDLE_MS     60000 /* a request must complete within this */
+#define AGENT_UDP_BATCH	      64    /* datagrams read per wake-up */
+#define AGENT_FAILED_MAX      (AGENT_STREAMS_OUT_MAX * 4)
+#define AGENT_LEAVE_GRACE_MS  3000 /* on top of the profile's leave_timeout */
 
 struct agent_stream;
 struct agent_ctl_conn;

@@ -521,8 +521,8 @@ op_keys_change(struct agent_ctl_conn *c, const struct ctl_request *req)
 		char msg[CTL_ERROR_MAX];
 
 		if (rc == ERR_EXIST)
-			snprintf(msg, sizeof(msg), "key %s is already installed",
-				 fp);
+			snprintf(msg, sizeof(msg),
+				 "key %s is already installed", fp);
 		else if (rc == ERR_NOENT)
 			snprintf(msg, sizeof(msg),
 				 "key %s is not installed on this node", fp);
@@ -556,8 +556,7 @@ op_force_leave(struct agent_ctl_conn *c, const struct ctl_request *req)
 	int rc = node_force_leave(a->node, agent_now(a), req->name);
 
 	if (rc == ERR_NOENT)
-		snprintf(msg, sizeof(msg), "no member named \"%s\"",
-			 req->name);
+		snprintf(msg, sizeof(msg), "no member named \"%s\"", req->name);
 	else if (rc == ERR_STATE)
 		snprintf(msg, sizeof(msg),
 			 "\"%s\" is not failed (only failed members can be "

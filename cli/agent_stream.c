@@ -448,11 +448,11 @@ agent_stream_accept(struct agent *a)
 		ev_io_init(&s->io, on_in_io, fd, EV_READ);
 		s->io.data = s;
 		ev_io_start(a->loop, &s->io);
-		ev_timer_init(&s->timer, on_stream_timeout,
-			      swim_profile(node_swim(a->node))
-					      ->stream_timeout_ms /
-				      1000.0,
-			      0.);
+		ev_timer_init(
+			&s->timer, on_stream_timeout,
+			swim_profile(node_swim(a->node))->stream_timeout_ms /
+				1000.0,
+			0.);
 		s->timer.data = s;
 		ev_timer_start(a->loop, &s->timer);
 	}

@@ -135,8 +135,9 @@ parse_args(struct client *c, int argc, char **argv, int first, bool has_format,
 		} else if (strcmp(flag, "--timeout") == 0) {
 			if (parse_duration_ms(val, &c->timeout_ms) ||
 			    c->timeout_ms == 0)
-				die_usage(c, "--timeout: \"%.40s\" is not a "
-					     "duration",
+				die_usage(c,
+					  "--timeout: \"%.40s\" is not a "
+					  "duration",
 					  val);
 		} else if (has_format && strcmp(flag, "--format") == 0) {
 			if (strcmp(val, "json") == 0)
@@ -144,8 +145,9 @@ parse_args(struct client *c, int argc, char **argv, int first, bool has_format,
 			else if (strcmp(val, "text") == 0)
 				c->format = FMT_TEXT;
 			else
-				die_usage(c, "--format: \"%.40s\" is not text "
-					     "or json",
+				die_usage(c,
+					  "--format: \"%.40s\" is not text "
+					  "or json",
 					  val);
 		} else if (has_logs && strcmp(flag, "--logs") == 0) {
 			c->logs = val;
@@ -211,12 +213,14 @@ connect_agent(struct client *c)
 		int e = errno;
 
 		if (e == ENOENT || e == ECONNREFUSED)
-			fail(c, "no agent at %s: %s (is `shoal agent` "
-				"running? see --socket)",
+			fail(c,
+			     "no agent at %s: %s (is `shoal agent` "
+			     "running? see --socket)",
 			     c->socket, strerror(e));
 		else if (e == EACCES || e == EPERM)
-			fail(c, "cannot use %s: %s (the control socket "
-				"belongs to the agent's user)",
+			fail(c,
+			     "cannot use %s: %s (the control socket "
+			     "belongs to the agent's user)",
 			     c->socket, strerror(e));
 		else
 			fail(c, "cannot connect to %s: %s", c->socket,
@@ -299,8 +303,9 @@ read_frame(struct client *c, struct buf *b, uint64_t deadline_ms,
 	buf_reset(b);
 	if (recv_exact(c->fd, hdr, sizeof(hdr), deadline_ms)) {
 		if (errno == ETIMEDOUT)
-			fail(c, "no reply from the agent within %llu ms "
-				"(see --timeout)",
+			fail(c,
+			     "no reply from the agent within %llu ms "
+			     "(see --timeout)",
 			     (unsigned long long)c->timeout_ms);
 		else if (errno == 0 && !eof_quiet)
 			fail(c, "the agent closed the connection");
@@ -582,8 +587,9 @@ cmd_keys(struct client *c, int argc, char **argv)
 		c->cmd = "keys remove";
 		req.op = CTL_OP_KEYS_REMOVE;
 	} else {
-		die_usage(c, "unknown subcommand \"%.40s\" (list, install, "
-			     "use, remove)",
+		die_usage(c,
+			  "unknown subcommand \"%.40s\" (list, install, "
+			  "use, remove)",
 			  sub);
 	}
 	if (c->nargs != 2)
@@ -629,8 +635,9 @@ cmd_monitor(struct client *c, int argc, char **argv)
 	}
 	if (c->logs) {
 		if (log_level_parse(c->logs, &req.logs))
-			die_usage(c, "--logs: \"%.40s\" is not error, warn, "
-				     "info, debug or trace",
+			die_usage(c,
+				  "--logs: \"%.40s\" is not error, warn, "
+				  "info, debug or trace",
 				  c->logs);
 		req.has_logs = true;
 	}
@@ -669,8 +676,8 @@ cmd_monitor(struct client *c, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{"members", "members [--format json]",
-	 "list the cluster's members", cmd_members},
+	{"members", "members [--format json]", "list the cluster's members",
+	 cmd_members},
 	{"info", "info [--format json]", "show the local agent", cmd_info},
 	{"stats", "stats [--format json]", "print the local agent's counters",
 	 cmd_stats},
@@ -680,8 +687,8 @@ static const struct command commands[] = {
 	 cmd_leave},
 	{"force-leave", "force-leave NAME",
 	 "mark a failed member as left everywhere", cmd_force_leave},
-	{"keys", "keys list|install|use|remove [KEY]",
-	 "rotate the cluster key", cmd_keys},
+	{"keys", "keys list|install|use|remove [KEY]", "rotate the cluster key",
+	 cmd_keys},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -704,8 +711,7 @@ client_usage(void)
 	printf("  %-38s %s\n", "keygen", "print a new cluster key");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %-38s %s\n", commands[i].usage, commands[i].summary);
-	printf("  %-38s %s\n", "node ls [--format json]",
-	       "same as members");
+	printf("  %-38s %s\n", "node ls [--format json]", "same as members");
 	printf("  %-38s %s\n", "version", "print the version");
 	printf("\nEvery command takes --help. Client commands find the agent "
 	       "through\n--socket, SHOAL_SOCKET, --data-dir, SHOAL_DATA_DIR "
@@ -752,8 +758,9 @@ client_keygen(int argc, char **argv)
 			       "  shoal agent --key-file shoal.key ...\n");
 			return 0;
 		}
-		fprintf(stderr, "shoal keygen: unexpected argument \"%.40s\" "
-				"(see shoal keygen --help)\n",
+		fprintf(stderr,
+			"shoal keygen: unexpected argument \"%.40s\" "
+			"(see shoal keygen --help)\n",
 			argv[i]);
 		return 2;
 	}

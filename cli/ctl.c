@@ -63,10 +63,10 @@ enum field {
 	F_LOGS = 1 << 4,
 };
 
-#define FAIL(code, ...)                                                       \
-	do {                                                                  \
-		snprintf(why, why_cap, __VA_ARGS__);                          \
-		return (code);                                                \
+#define FAIL(code, ...)                                                        \
+	do {                                                                   \
+		snprintf(why, why_cap, __VA_ARGS__);                           \
+		return (code);                                                 \
 	} while (0)
 
 /* A printable rendering of a (possibly hostile) key for error text. */

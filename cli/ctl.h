@@ -74,9 +74,9 @@ enum ctl_op ctl_op_parse(const char *s, size_t n);
 struct ctl_request {
 	enum ctl_op op;
 	uint64_t seq;
-	char name[65];			/* force-leave */
+	char name[65];			  /* force-leave */
 	char key[CRYPTO_KEY_B64_LEN + 8]; /* keys-install/use/remove */
-	bool has_logs;			/* monitor */
+	bool has_logs;			  /* monitor */
 	enum log_level logs;
 };
 

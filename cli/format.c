@@ -146,8 +146,8 @@ fmt_members(struct buf *b, const struct mpv *resp)
 			 cell(mpv_get(m, "addr"), r->tags, CELL_MAX, "-"));
 		snprintf(r->status, sizeof(r->status), "%s",
 			 cell(mpv_get(m, "status"), r->tags, CELL_MAX, "-"));
-		tags_text(mpv_get(m, "tags"), r->role, sizeof(r->role),
-			  r->tags, sizeof(r->tags));
+		tags_text(mpv_get(m, "tags"), r->role, sizeof(r->role), r->tags,
+			  sizeof(r->tags));
 	}
 	qsort(rows, n, sizeof(*rows), row_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -219,9 +219,11 @@ fmt_info(struct buf *b, const struct mpv *resp)
 		put(&o, "encryption:  OFF (--insecure-no-encryption)\n");
 	put(&o, "incarnation: %" PRIu64 "\n",
 	    mpv_uint(mpv_get(resp, "incarnation"), 0));
-	put(&o, "members:     %" PRIu64 " alive, %" PRIu64 " suspect, %" PRIu64
-		" failed, %" PRIu64 " left\n",
-	    mpv_uint(mpv_get(m, "alive"), 0), mpv_uint(mpv_get(m, "suspect"), 0),
+	put(&o,
+	    "members:     %" PRIu64 " alive, %" PRIu64 " suspect, %" PRIu64
+	    " failed, %" PRIu64 " left\n",
+	    mpv_uint(mpv_get(m, "alive"), 0),
+	    mpv_uint(mpv_get(m, "suspect"), 0),
 	    mpv_uint(mpv_get(m, "failed"), 0), mpv_uint(mpv_get(m, "left"), 0));
 	put(&o, "health:      %" PRIu64 " (0 is healthy)\n",
 	    mpv_uint(mpv_get(resp, "health"), 0));
@@ -284,8 +286,8 @@ fmt_keys(struct buf *b, const struct mpv *resp)
 		names[0] = '\0';
 		for (size_t j = 0; j < mpv_len(nodes); j++) {
 			char nm[CELL_MAX];
-			const char *s = cell(mpv_at(nodes, j), nm, sizeof(nm),
-					     "?");
+			const char *s =
+				cell(mpv_at(nodes, j), nm, sizeof(nm), "?");
 			int n;
 
 			if (j == 8) {
@@ -332,8 +334,9 @@ fmt_monitor(struct buf *b, const struct mpv *frame)
 
 		put(&o, "%s\n", cell(v, line, sizeof(line), ""));
 	} else if ((v = mpv_get(frame, "dropped"))) {
-		put(&o, "# %" PRIu64
-			" events dropped: the monitor read too slowly\n",
+		put(&o,
+		    "# %" PRIu64
+		    " events dropped: the monitor read too slowly\n",
 		    mpv_uint(v, 0));
 	}
 	return o.err;

@@ -35,14 +35,13 @@
 extern char **environ;
 
 static const char *const known_events[] = {
-	"member-join",	   "member-leave", "member-failed", "member-update",
-	"member-reap",	   "member-suspect", "member-alive",
-	"member-conflict",
+	"member-join", "member-leave",	 "member-failed", "member-update",
+	"member-reap", "member-suspect", "member-alive",  "member-conflict",
 };
 
 static const char *const default_events[] = {
-	"member-join", "member-leave", "member-failed", "member-update",
-	"member-reap",
+	"member-join",	 "member-leave", "member-failed",
+	"member-update", "member-reap",
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -291,7 +290,8 @@ drain_output(struct handler_run *run)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			if (n == 0 ||
+			    (errno != EAGAIN && errno != EWOULDBLOCK)) {
 				ev_io_stop(run->r->loop, &run->out);
 				close(run->out_fd);
 				run->out_fd = -1;
@@ -345,10 +345,10 @@ finish(struct handler_run *run, int status)
 		run->out_fd = -1;
 	}
 	log_line(run);
-	if (run->logged >= HANDLER_OUTPUT_MAX && log_begin(&rec, r->log,
-							   LOG_WARN,
-							   "handler output "
-							   "truncated")) {
+	if (run->logged >= HANDLER_OUTPUT_MAX &&
+	    log_begin(&rec, r->log, LOG_WARN,
+		      "handler output "
+		      "truncated")) {
 		log_str(&rec, "event", run->job->event);
 		log_i64(&rec, "pid", run->pid);
 		log_end(&rec);

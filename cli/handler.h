@@ -35,15 +35,15 @@
 
 #include "core/log.h"
 
-#define HANDLER_SPECS_MAX 8
-#define HANDLER_CMD_MAX 1024
-#define HANDLER_FILTER_MAX 16
-#define HANDLER_EVENT_MAX 32 /* bytes of an event name */
+#define HANDLER_SPECS_MAX	8
+#define HANDLER_CMD_MAX		1024
+#define HANDLER_FILTER_MAX	16
+#define HANDLER_EVENT_MAX	32 /* bytes of an event name */
 #define HANDLER_CONCURRENCY_MAX 8
-#define HANDLER_OUTPUT_MAX (16 * 1024) /* bytes of output logged per run */
-#define HANDLER_LINE_MAX 512
-#define HANDLER_STDIN_MAX (16 * 1024)
-#define HANDLER_ENV_MAX 64 /* extra variables per event */
+#define HANDLER_OUTPUT_MAX	(16 * 1024) /* bytes of output logged per run */
+#define HANDLER_LINE_MAX	512
+#define HANDLER_STDIN_MAX	(16 * 1024)
+#define HANDLER_ENV_MAX		64 /* extra variables per event */
 
 struct handler_spec {
 	char cmd[HANDLER_CMD_MAX];
@@ -56,7 +56,7 @@ struct handler_job {
 	struct handler_job *next;
 	unsigned spec;
 	char event[HANDLER_EVENT_MAX];
-	char **env;	 /* NULL-terminated "K=V", one allocation */
+	char **env; /* NULL-terminated "K=V", one allocation */
 	char *stdin_text;
 	size_t stdin_len;
 };

@@ -93,11 +93,21 @@ json_str(struct json *j, const char *s, size_t n)
 			const char *e = NULL;
 
 			switch (c) {
-			case '\n': e = "\\n"; break;
-			case '\r': e = "\\r"; break;
-			case '\t': e = "\\t"; break;
-			case '\b': e = "\\b"; break;
-			case '\f': e = "\\f"; break;
+			case '\n':
+				e = "\\n";
+				break;
+			case '\r':
+				e = "\\r";
+				break;
+			case '\t':
+				e = "\\t";
+				break;
+			case '\b':
+				e = "\\b";
+				break;
+			case '\f':
+				e = "\\f";
+				break;
 			}
 			if (e) {
 				put(j, e, 2);
@@ -164,8 +174,8 @@ json_bool(struct json *j, bool v)
 static void
 base64(struct json *j, const uint8_t *p, size_t n)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr"
+				  "stuvwxyz0123456789+/";
 	char out[4];
 
 	put(j, "\"", 1);

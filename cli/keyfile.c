@@ -145,8 +145,8 @@ keyfile_format(const struct keyring *kr, char *out, size_t cap)
 	out[0] = '\0';
 	for (unsigned k = 0; k < kr->n; k++) {
 		/* Primary first, then the others in keyring order. */
-		unsigned idx = k == 0 ? kr->primary
-				      : (k <= kr->primary ? k - 1 : k);
+		unsigned idx =
+			k == 0 ? kr->primary : (k <= kr->primary ? k - 1 : k);
 
 		crypto_key_format(kr->keys[idx].bytes, b64);
 		if (len + CRYPTO_KEY_B64_LEN + 1 > cap) {

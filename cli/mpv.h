@@ -41,9 +41,9 @@ struct mpv {
 		uint64_t u;
 		int64_t i;
 		double d;
-		const char *s;	     /* STR (not NUL-terminated) */
-		const uint8_t *bin;  /* BIN */
-		struct mpv *items;   /* ARRAY: n; MAP: 2n (key, value, ...) */
+		const char *s;	    /* STR (not NUL-terminated) */
+		const uint8_t *bin; /* BIN */
+		struct mpv *items;  /* ARRAY: n; MAP: 2n (key, value, ...) */
 	} v;
 };
 

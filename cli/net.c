@@ -79,7 +79,7 @@ net_addr(const struct sockaddr *sa, socklen_t len, struct addr *a)
 		const struct sockaddr_in6 *in6 =
 			(const struct sockaddr_in6 *)sa;
 		const uint8_t *ip = in6->sin6_addr.s6_addr;
-		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
 						   0, 0, 0, 0, 0xff, 0xff};
 
 		a->port = ntohs(in6->sin6_port);
@@ -184,7 +184,7 @@ net_bind_pair(const struct addr *bind, int *udp_fd, int *tcp_fd,
 		*tcp_fd = t;
 		*bound = a;
 		return 0;
-out_close:
+	out_close:
 		if (t >= 0)
 			close(t);
 		if (u >= 0)
@@ -234,7 +234,8 @@ net_resolve(const char *text, uint16_t default_port, int family,
 	/* host[:port] with a DNS name. */
 	colon = strrchr(text, ':');
 	if (colon && strchr(text, ':') != colon)
-		colon = NULL; /* an unbracketed IPv6 literal; addr_parse said no */
+		colon = NULL; /* an unbracketed IPv6 literal; addr_parse said no
+			       */
 	if (colon) {
 		size_t hn = (size_t)(colon - text);
 		char *end;
@@ -283,8 +284,7 @@ net_resolve(const char *text, uint16_t default_port, int family,
 	}
 	freeaddrinfo(res);
 	if (rc)
-		snprintf(why, why_cap, "\"%.80s\" has no usable address",
-			 host);
+		snprintf(why, why_cap, "\"%.80s\" has no usable address", host);
 	return rc;
 }
 

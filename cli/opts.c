@@ -33,36 +33,39 @@ const char agent_opts_usage[] =
 	"cluster gracefully (a second one exits at once); SIGHUP reloads the\n"
 	"keyring file and the log level.\n"
 	"\n"
-	"flags (each also SHOAL_<FLAG> in the environment, e.g. SHOAL_KEY_FILE,\n"
-	"and `flag = value` in the --config file):\n"
-	"  --name NAME               member name (default: the hostname)\n"
-	"  --bind ADDR[:PORT]        UDP+TCP address (default 0.0.0.0:7946)\n"
-	"  --advertise ADDR[:PORT]   address others reach us at (default: the\n"
-	"                            bind address, or this host's first\n"
-	"                            non-loopback address when binding to any)\n"
-	"  --join ADDR[:PORT]        a seed to join through (repeatable)\n"
-	"  --key-file FILE           cluster key(s): base64, one per line, the\n"
-	"                            first is primary (or SHOAL_KEY=KEY)\n"
-	"  --insecure-no-encryption  run without encryption (not for real use)\n"
-	"  --cluster NAME            cluster name bound into every packet\n"
-	"                            (default: shoal)\n"
-	"  --data-dir DIR            state: keyring, control socket (default\n"
-	"                            $XDG_STATE_HOME/shoal, ~/.local/state/shoal,\n"
-	"                            or /var/lib/shoal for root)\n"
-	"  --socket PATH             control socket (default DATA_DIR/agent.sock)\n"
-	"  --profile lan|wan|local   protocol timings (default: lan)\n"
-	"  --set KEY=VALUE           override a profile field, e.g.\n"
-	"                            probe_interval=500ms (repeatable)\n"
-	"  --tag KEY=VALUE           a label of this member (repeatable)\n"
-	"  --event-handler [EVENTS=]CMD  run CMD (via /bin/sh) on events;\n"
-	"                            EVENTS is a comma list such as\n"
-	"                            member-join,member-failed (repeatable)\n"
-	"  --log-level LEVEL         error, warn, info, debug, trace (default info)\n"
-	"  --config FILE             read settings from FILE (or SHOAL_CONFIG)\n"
-	"  --help                    this text\n"
+	"Each flag is also SHOAL_<FLAG> in the environment (SHOAL_KEY_FILE)\n"
+	"and `flag = value` in the --config file:\n"
+	"  --name NAME              member name (default: the hostname)\n"
+	"  --bind ADDR[:PORT]       UDP+TCP address (default 0.0.0.0:7946;\n"
+	"                           port 0 picks a free port)\n"
+	"  --advertise ADDR[:PORT]  address others reach us at (default: the\n"
+	"                           bind address, or the first non-loopback\n"
+	"                           address when bound to any)\n"
+	"  --join ADDR[:PORT]       a member to join through (repeatable)\n"
+	"  --key-file FILE          cluster key(s): base64, one per line, the\n"
+	"                           first is primary (or SHOAL_KEY=KEY)\n"
+	"  --insecure-no-encryption run without encryption (not for real use)\n"
+	"  --cluster NAME           cluster name bound into every packet\n"
+	"                           (default: shoal)\n"
+	"  --data-dir DIR           keyring, control socket (default:\n"
+	"                           /var/lib/shoal for root, else\n"
+	"                           $XDG_STATE_HOME/shoal or\n"
+	"                           ~/.local/state/shoal)\n"
+	"  --socket PATH            control socket (DATA_DIR/agent.sock)\n"
+	"  --profile lan|wan|local  protocol timings (default: lan)\n"
+	"  --set KEY=VALUE          override a profile field, e.g.\n"
+	"                           probe_interval=500ms (repeatable)\n"
+	"  --tag KEY=VALUE          a label of this member (repeatable)\n"
+	"  --event-handler [EVENTS=]CMD\n"
+	"                           run CMD (/bin/sh) on events; EVENTS is\n"
+	"                           a comma list: member-join,member-failed\n"
+	"                           (repeatable)\n"
+	"  --log-level LEVEL        error, warn, info (default), debug, trace\n"
+	"  --config FILE            read settings from FILE (or SHOAL_CONFIG)\n"
+	"  --help                   this text\n"
 	"\n"
 	"Make a key with `shoal keygen > shoal.key` and give every agent the\n"
-	"same file. See docs/AGENT.md for the details.\n";
+	"same file. Details: docs/AGENT.md.\n";
 
 enum kind {
 	K_STR,
@@ -88,15 +91,20 @@ struct optdef {
 	bool env_list;	  /* K_LIST: split the env value on , and spaces */
 };
 
-#define STR(nm, f) {nm, K_STR, offsetof(struct agent_opts, f),                \
-		     sizeof(((struct agent_opts *)0)->f), 0, 0, false}
-#define LIST(nm, f, cnt, split)                                               \
-	{nm, K_LIST, offsetof(struct agent_opts, f),                          \
-	 sizeof(((struct agent_opts *)0)->f[0]),                              \
-	 offsetof(struct agent_opts, cnt),                                    \
-	 sizeof(((struct agent_opts *)0)->f) /                                \
-		 sizeof(((struct agent_opts *)0)->f[0]),                      \
-	 split}
+#define STR(nm, f)                                                             \
+	{                                                                      \
+		nm, K_STR, offsetof(struct agent_opts, f),                     \
+			sizeof(((struct agent_opts *)0)->f), 0, 0, false       \
+	}
+#define LIST(nm, f, cnt, split)                                                \
+	{                                                                      \
+		nm, K_LIST, offsetof(struct agent_opts, f),                    \
+			sizeof(((struct agent_opts *)0)->f[0]),                \
+			offsetof(struct agent_opts, cnt),                      \
+			sizeof(((struct agent_opts *)0)->f) /                  \
+				sizeof(((struct agent_opts *)0)->f[0]),        \
+			split                                                  \
+	}
 
 static const struct optdef defs[] = {
 	STR("name", name),
@@ -218,8 +226,8 @@ set_one(struct loader *l, const struct optdef *d, enum source src,
 				    "\"%s\" is not true or false", v);
 		return 0;
 	case K_LEVEL:
-		if (log_level_parse(v, (enum log_level *)(void *)(base +
-								  d->off)))
+		if (log_level_parse(v,
+				    (enum log_level *)(void *)(base + d->off)))
 			return fail(l, ERR_INVAL, src, d->name,
 				    "\"%s\" is not one of error, warn, info, "
 				    "debug, trace",
@@ -274,8 +282,8 @@ load_config(struct loader *l, const char *path)
 
 	f = fopen(path, "r");
 	if (!f)
-		return fail(l, ERR_IO, SRC_CONFIG, "config",
-			    "cannot open: %s", strerror(errno));
+		return fail(l, ERR_IO, SRC_CONFIG, "config", "cannot open: %s",
+			    strerror(errno));
 	text = malloc(AGENT_CONFIG_MAX + 1);
 	if (!text) {
 		fclose(f);
@@ -431,11 +439,12 @@ load_flags(struct loader *l, int argc, char **argv, bool config_only)
 		if (!d) {
 			char tmp[80];
 
-			snprintf(tmp, sizeof(tmp), "%.*s", (int)(n < 60 ? n : 60),
-				 a);
-			return fail(l, ERR_INVAL, SRC_FLAG, NULL,
-				    "unknown flag --%s (see shoal agent --help)",
-				    tmp);
+			snprintf(tmp, sizeof(tmp), "%.*s",
+				 (int)(n < 60 ? n : 60), a);
+			return fail(
+				l, ERR_INVAL, SRC_FLAG, NULL,
+				"unknown flag --%s (see shoal agent --help)",
+				tmp);
 		}
 		if (d->kind == K_BOOL && !eq) {
 			val = "true";
@@ -633,9 +642,8 @@ agent_opts_load(struct agent_opts *o, int argc, char **argv, char *err,
 }
 
 int
-agent_opts_reload_log_level(const struct agent_opts *o, int argc,
-			    char **argv, enum log_level *level, char *err,
-			    size_t err_cap)
+agent_opts_reload_log_level(const struct agent_opts *o, int argc, char **argv,
+			    enum log_level *level, char *err, size_t err_cap)
 {
 	struct agent_opts *tmp = malloc(sizeof(*tmp));
 	int rc;

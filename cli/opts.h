@@ -39,24 +39,24 @@
 #include "gossip/profile.h"
 
 #define AGENT_PORT_DEFAULT 7946
-#define AGENT_JOIN_MAX 32
-#define AGENT_TAGS_MAX 16
-#define AGENT_SETS_MAX 64
+#define AGENT_JOIN_MAX	   32
+#define AGENT_TAGS_MAX	   16
+#define AGENT_SETS_MAX	   64
 #define AGENT_HANDLERS_MAX 8
-#define AGENT_STR_MAX 256    /* an address, a seed, a tag, an override */
-#define AGENT_CMD_MAX 1024   /* an event-handler command */
-#define AGENT_PATH_MAX 1024  /* file and directory paths */
-#define AGENT_CONFIG_MAX (64 * 1024) /* config file size */
+#define AGENT_STR_MAX	   256	/* an address, a seed, a tag, an override */
+#define AGENT_CMD_MAX	   1024 /* an event-handler command */
+#define AGENT_PATH_MAX	   1024 /* file and directory paths */
+#define AGENT_CONFIG_MAX   (64 * 1024) /* config file size */
 
 struct agent_opts {
-	char name[65];		 /* "" = hostname */
-	char bind[AGENT_STR_MAX];	 /* "" = 0.0.0.0:7946 */
+	char name[65];		       /* "" = hostname */
+	char bind[AGENT_STR_MAX];      /* "" = 0.0.0.0:7946 */
 	char advertise[AGENT_STR_MAX]; /* "" = derived from bind */
 	char join[AGENT_JOIN_MAX][AGENT_STR_MAX];
 	unsigned njoin;
 	char key_file[AGENT_PATH_MAX];
 	char key[CRYPTO_KEY_B64_LEN + 16]; /* SHOAL_KEY */
-	bool insecure;		 /* --insecure-no-encryption */
+	bool insecure;			   /* --insecure-no-encryption */
 	char cluster[CRYPTO_LABEL_MAX + 1];
 	char data_dir[AGENT_PATH_MAX]; /* "" = per-user default */
 	char socket[AGENT_PATH_MAX];   /* "" = DATA_DIR/agent.sock */

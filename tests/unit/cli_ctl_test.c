@@ -238,7 +238,8 @@ test_request_strict(void **state)
 		{"name", 's', "", 0});
 	REFUSED("\"name\" must be 1..64", {"op", 's', "force-leave", 0},
 		{"name", 's',
-		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaa",
 		 0});
 	REFUSED("\"name\" must be a string", {"op", 's', "force-leave", 0},
 		{"name", 'm', NULL, 0});
@@ -282,16 +283,16 @@ test_request_malformed(void **state)
 						sizeof(why)),
 			     0);
 	assert_non_null(strstr(why, "trailing"));
-	assert_int_equal(ctl_request_decode(&req, trailing, sizeof(trailing) - 1,
-					    why, sizeof(why)),
+	assert_int_equal(ctl_request_decode(&req, trailing,
+					    sizeof(trailing) - 1, why,
+					    sizeof(why)),
 			 0);
 	assert_int_equal(req.op, CTL_OP_INFO);
-	assert_int_not_equal(ctl_request_decode(&req, huge, sizeof(huge), why,
-						sizeof(why)),
-			     0);
-	assert_int_not_equal(ctl_request_decode(&req, NULL, 0, why,
-						sizeof(why)),
-			     0);
+	assert_int_not_equal(
+		ctl_request_decode(&req, huge, sizeof(huge), why, sizeof(why)),
+		0);
+	assert_int_not_equal(
+		ctl_request_decode(&req, NULL, 0, why, sizeof(why)), 0);
 }
 
 static void
@@ -306,9 +307,8 @@ test_request_seq_kept_on_error(void **state)
 	(void)state;
 	buf_init(&b, 256);
 	build(&b, kvs, 2);
-	assert_int_not_equal(ctl_request_decode(&req, b.data, b.len, why,
-						sizeof(why)),
-			     0);
+	assert_int_not_equal(
+		ctl_request_decode(&req, b.data, b.len, why, sizeof(why)), 0);
 	assert_int_equal(req.seq, 77);
 	buf_release(&b);
 }
@@ -352,16 +352,15 @@ test_response_error(void **state)
 
 	(void)state;
 	buf_init(&b, 4096);
-	assert_int_equal(ctl_resp_error(&b, 9, ERR_NOENT, "no such member"),
-			 0);
+	assert_int_equal(ctl_resp_error(&b, 9, ERR_NOENT, "no such member"), 0);
 	assert_int_equal(frame_next(b.data, b.len, CTL_RESP_MAX, &p, &n, &fl),
 			 1);
 	assert_int_equal(mpv_parse(&doc, p, n), 0);
 	assert_int_equal(mpv_uint(mpv_get(&doc.root, "seq"), 0), 9);
 	assert_false(mpv_bool(mpv_get(&doc.root, "ok"), true));
-	assert_string_equal(mpv_cstr(mpv_get(&doc.root, "error"), msg,
-				     sizeof(msg), ""),
-			    "no such member");
+	assert_string_equal(
+		mpv_cstr(mpv_get(&doc.root, "error"), msg, sizeof(msg), ""),
+		"no such member");
 	assert_int_equal(mpv_int(mpv_get(&doc.root, "code"), 0), ERR_NOENT);
 	mpv_doc_release(&doc);
 
@@ -444,9 +443,8 @@ test_mpv_tree(void **state)
 	assert_true(mpv_double(mpv_at(arr, 1), 0) == 2.5);
 	assert_int_equal(mpv_at(arr, 2)->type, MPV_BIN);
 	assert_null(mpv_at(arr, 3));
-	assert_string_equal(mpv_cstr(mpv_get(&doc.root, "b"), s, sizeof(s),
-				     NULL),
-			    "text");
+	assert_string_equal(
+		mpv_cstr(mpv_get(&doc.root, "b"), s, sizeof(s), NULL), "text");
 	/* Cut to the buffer. */
 	assert_string_equal(mpv_cstr(mpv_get(&doc.root, "b"), s, 3, NULL),
 			    "te");
@@ -479,8 +477,8 @@ test_mpv_bounds(void **state)
 	deep[sizeof(deep) - 1] = 0xc0;
 	assert_int_not_equal(mpv_parse(&doc, deep, sizeof(deep)), 0);
 	/* CODEC_DEPTH_MAX levels are fine. */
-	assert_int_equal(mpv_parse(&doc, deep + sizeof(deep) - 1 -
-						 CODEC_DEPTH_MAX,
+	assert_int_equal(mpv_parse(&doc,
+				   deep + sizeof(deep) - 1 - CODEC_DEPTH_MAX,
 				   CODEC_DEPTH_MAX + 1),
 			 0);
 	mpv_doc_release(&doc);

@@ -78,8 +78,12 @@ test_members_table(void **state)
 {
 	const struct member m[] = {
 		{"web-2", "10.0.0.2:7946", "failed", "", {0}, 0},
-		{"db", "[2001:db8::1]:7946", "alive", "db",
-		 {"role", "db", "zone", "eu-1"}, 2},
+		{"db",
+		 "[2001:db8::1]:7946",
+		 "alive",
+		 "db",
+		 {"role", "db", "zone", "eu-1"},
+		 2},
 		{"web-1", "10.0.0.1:7946", "alive", "", {"zone", "us"}, 1},
 	};
 	struct buf in, out;
@@ -319,8 +323,8 @@ test_monitor_lines(void **state)
 	codec_write_map(&w, 1);
 	codec_write_cstr(&w, "dropped");
 	codec_write_uint(&w, 12);
-	assert_non_null(strstr(format(fmt_monitor, &in, &out),
-			       "12 events dropped"));
+	assert_non_null(
+		strstr(format(fmt_monitor, &in, &out), "12 events dropped"));
 	buf_release(&in);
 	buf_release(&out);
 }

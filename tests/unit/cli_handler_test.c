@@ -51,9 +51,8 @@ test_spec_parse(void **state)
 	char why[256];
 
 	(void)state;
-	assert_int_equal(handler_spec_parse(&s, "/bin/handle", why,
-					    sizeof(why)),
-			 0);
+	assert_int_equal(
+		handler_spec_parse(&s, "/bin/handle", why, sizeof(why)), 0);
 	assert_string_equal(s.cmd, "/bin/handle");
 	assert_int_equal(s.nfilter, 0);
 	assert_true(handler_spec_matches(&s, "member-join"));
@@ -68,27 +67,25 @@ test_spec_parse(void **state)
 	assert_true(handler_spec_matches(&s, "member-failed"));
 	assert_false(handler_spec_matches(&s, "member-leave"));
 
-	assert_int_equal(handler_spec_parse(&s, "*=echo", why, sizeof(why)),
-			 0);
+	assert_int_equal(handler_spec_parse(&s, "*=echo", why, sizeof(why)), 0);
 	assert_true(handler_spec_matches(&s, "member-suspect"));
 
 	/* An environment assignment is a command, not a filter. */
-	assert_int_equal(handler_spec_parse(&s, "FOO=bar cmd", why,
-					    sizeof(why)),
-			 0);
+	assert_int_equal(
+		handler_spec_parse(&s, "FOO=bar cmd", why, sizeof(why)), 0);
 	assert_string_equal(s.cmd, "FOO=bar cmd");
 	assert_int_equal(s.nfilter, 0);
 
-	assert_int_equal(handler_spec_parse(&s, "member-jion=x", why,
-					    sizeof(why)),
-			 ERR_INVAL);
+	assert_int_equal(
+		handler_spec_parse(&s, "member-jion=x", why, sizeof(why)),
+		ERR_INVAL);
 	assert_non_null(strstr(why, "unknown event \"member-jion\""));
-	assert_int_equal(handler_spec_parse(&s, "member-join=", why,
-					    sizeof(why)),
-			 ERR_INVAL);
-	assert_int_equal(handler_spec_parse(&s, "member-join,,x=y", why,
-					    sizeof(why)),
-			 ERR_INVAL);
+	assert_int_equal(
+		handler_spec_parse(&s, "member-join=", why, sizeof(why)),
+		ERR_INVAL);
+	assert_int_equal(
+		handler_spec_parse(&s, "member-join,,x=y", why, sizeof(why)),
+		ERR_INVAL);
 	assert_true(handler_event_known("member-conflict"));
 	assert_false(handler_event_known("task-start"));
 }
@@ -169,7 +166,8 @@ test_run_env_stdin_output(void **state)
 	assert_int_equal(handler_runner_pending(&f.r), 0);
 	assert_non_null(strstr(f.cap.text,
 			       "line=\"ev=member-join who=web-3 key=none\""));
-	assert_non_null(strstr(f.cap.text, "line=\"in=web-3\\t10.0.0.3:7946\""));
+	assert_non_null(
+		strstr(f.cap.text, "line=\"in=web-3\\t10.0.0.3:7946\""));
 	assert_non_null(strstr(f.cap.text, "line=err"));
 	assert_non_null(strstr(f.cap.text, "msg=\"handler done\""));
 	assert_non_null(strstr(f.cap.text, "exit=0"));
@@ -195,9 +193,9 @@ test_serial_order_and_failure(void **state)
 
 		snprintf(n, sizeof(n), "N=%d", i);
 		snprintf(x, sizeof(x), "X=%d", i == 3 ? 7 : 0);
-		assert_int_equal(handler_submit(&f.r, "member-suspect", env, 2,
-						NULL, 0),
-				 1);
+		assert_int_equal(
+			handler_submit(&f.r, "member-suspect", env, 2, NULL, 0),
+			1);
 		/* Serial: one running, the rest waiting. */
 		assert_int_equal(handler_runner_pending(&f.r), (unsigned)i + 1);
 	}
@@ -211,7 +209,8 @@ test_serial_order_and_failure(void **state)
 			snprintf(want, sizeof(want), "line=\"n=%d\"", i);
 			p = strstr(p, want);
 			if (!p)
-				fail_msg("output %d missing or out of order:\n%s",
+				fail_msg("output %d missing or out of "
+					 "order:\n%s",
 					 i, f.cap.text);
 		}
 	}

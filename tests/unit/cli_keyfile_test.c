@@ -45,9 +45,8 @@ test_parse(void **state)
 	uint8_t k1[CRYPTO_KEY_LEN], k2[CRYPTO_KEY_LEN];
 
 	(void)state;
-	assert_int_equal(keyfile_parse(text, strlen(text), &kr, why,
-				       sizeof(why)),
-			 0);
+	assert_int_equal(
+		keyfile_parse(text, strlen(text), &kr, why, sizeof(why)), 0);
 	assert_int_equal(kr.n, 2);
 	crypto_key_parse(K1, k1);
 	crypto_key_parse(K2, k2);
@@ -59,19 +58,19 @@ test_parse(void **state)
 	assert_int_equal(keyfile_parse("# only\n", 7, &kr, why, sizeof(why)),
 			 ERR_NOENT);
 	text = K1 "\nnot*base64\n";
-	assert_int_equal(keyfile_parse(text, strlen(text), &kr, why,
-				       sizeof(why)),
-			 ERR_KEYCHARS);
+	assert_int_equal(
+		keyfile_parse(text, strlen(text), &kr, why, sizeof(why)),
+		ERR_KEYCHARS);
 	assert_non_null(strstr(why, "line 2"));
 	text = "c2hvcnQ=\n";
-	assert_int_equal(keyfile_parse(text, strlen(text), &kr, why,
-				       sizeof(why)),
-			 ERR_KEYLEN);
+	assert_int_equal(
+		keyfile_parse(text, strlen(text), &kr, why, sizeof(why)),
+		ERR_KEYLEN);
 	assert_non_null(strstr(why, "line 1"));
 	text = K1 "\n" K1 "\n";
-	assert_int_equal(keyfile_parse(text, strlen(text), &kr, why,
-				       sizeof(why)),
-			 ERR_EXIST);
+	assert_int_equal(
+		keyfile_parse(text, strlen(text), &kr, why, sizeof(why)),
+		ERR_EXIST);
 	assert_non_null(strstr(why, "line 2"));
 }
 
@@ -93,9 +92,8 @@ test_format_primary_first(void **state)
 	assert_int_equal(keyring_use(&kr, k[2]), 0);
 	assert_int_equal(keyfile_format(&kr, text, sizeof(text)), 3 * 45);
 	assert_memory_equal(text, K3 "\n" K1 "\n" K2 "\n", 3 * 45);
-	assert_int_equal(keyfile_parse(text, strlen(text), &back, why,
-				       sizeof(why)),
-			 0);
+	assert_int_equal(
+		keyfile_parse(text, strlen(text), &back, why, sizeof(why)), 0);
 	assert_int_equal(back.n, 3);
 	assert_int_equal(keyring_find(&back, k[2]), (int)back.primary);
 	assert_int_equal(keyfile_format(&kr, text, 50), ERR_TOOBIG);
@@ -162,7 +160,7 @@ test_default_data_dir(void **state)
 	char out[256];
 	char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
 	char *xdg = getenv("XDG_STATE_HOME") ? strdup(getenv("XDG_STATE_HOME"))
-					      : NULL;
+					     : NULL;
 
 	(void)state;
 	setenv("HOME", "/home/u", 1);
@@ -180,9 +178,8 @@ test_default_data_dir(void **state)
 		assert_int_equal(agent_default_data_dir(out, sizeof(out)),
 				 ERR_NOENT);
 	}
-	assert_int_equal(agent_default_data_dir(out, 4), geteuid() == 0
-								 ? ERR_TOOBIG
-								 : ERR_NOENT);
+	assert_int_equal(agent_default_data_dir(out, 4),
+			 geteuid() == 0 ? ERR_TOOBIG : ERR_NOENT);
 	if (home)
 		setenv("HOME", home, 1);
 	else
@@ -215,8 +212,7 @@ test_mkdir_private(void **state)
 	f = fopen(file, "w");
 	assert_non_null(f);
 	fclose(f);
-	assert_int_equal(agent_mkdir_private(file, why, sizeof(why)),
-			 ERR_PERM);
+	assert_int_equal(agent_mkdir_private(file, why, sizeof(why)), ERR_PERM);
 	assert_non_null(strstr(why, "not a directory"));
 	unlink(file);
 	rmdir(dir);
@@ -254,8 +250,7 @@ test_net_addr(void **state)
 	sl = net_sockaddr(&a, 0, &ss);
 	assert_int_equal(net_addr((struct sockaddr *)&ss, sl, &back), 0);
 	assert_true(addr_equal(&a, &back));
-	assert_int_equal(net_addr((struct sockaddr *)&ss, 4, &back),
-			 ERR_INVAL);
+	assert_int_equal(net_addr((struct sockaddr *)&ss, 4, &back), ERR_INVAL);
 }
 
 static void
@@ -265,9 +260,9 @@ test_net_resolve(void **state)
 	char why[128];
 
 	(void)state;
-	assert_int_equal(net_resolve("127.0.0.1:1234", 7946, 0, &a, why,
-				     sizeof(why)),
-			 0);
+	assert_int_equal(
+		net_resolve("127.0.0.1:1234", 7946, 0, &a, why, sizeof(why)),
+		0);
 	assert_int_equal(a.port, 1234);
 	assert_int_equal(net_resolve("[::1]", 7946, 0, &a, why, sizeof(why)),
 			 0);
@@ -278,11 +273,9 @@ test_net_resolve(void **state)
 			 0);
 	assert_int_equal(a.family, ADDR_V4);
 	assert_int_equal(a.port, 77);
-	assert_int_not_equal(net_resolve("host:notaport", 7946, 0, &a, why,
-					 sizeof(why)),
-			     0);
-	assert_int_not_equal(net_resolve("", 7946, 0, &a, why, sizeof(why)),
-			     0);
+	assert_int_not_equal(
+		net_resolve("host:notaport", 7946, 0, &a, why, sizeof(why)), 0);
+	assert_int_not_equal(net_resolve("", 7946, 0, &a, why, sizeof(why)), 0);
 }
 
 static int

@@ -26,12 +26,14 @@
 static char tmpdir[64];
 
 static const char *const env_vars[] = {
-	"SHOAL_NAME",	  "SHOAL_BIND",	      "SHOAL_ADVERTISE",
-	"SHOAL_JOIN",	  "SHOAL_KEY_FILE",   "SHOAL_KEY",
-	"SHOAL_CLUSTER",  "SHOAL_DATA_DIR",   "SHOAL_SOCKET",
-	"SHOAL_PROFILE",  "SHOAL_SET",	      "SHOAL_TAG",
-	"SHOAL_EVENT_HANDLER", "SHOAL_LOG_LEVEL", "SHOAL_CONFIG",
-	"SHOAL_INSECURE_NO_ENCRYPTION",
+	"SHOAL_NAME",	       "SHOAL_BIND",
+	"SHOAL_ADVERTISE",     "SHOAL_JOIN",
+	"SHOAL_KEY_FILE",      "SHOAL_KEY",
+	"SHOAL_CLUSTER",       "SHOAL_DATA_DIR",
+	"SHOAL_SOCKET",	       "SHOAL_PROFILE",
+	"SHOAL_SET",	       "SHOAL_TAG",
+	"SHOAL_EVENT_HANDLER", "SHOAL_LOG_LEVEL",
+	"SHOAL_CONFIG",	       "SHOAL_INSECURE_NO_ENCRYPTION",
 };
 
 static int
@@ -107,8 +109,7 @@ test_flags(void **state)
 			      "--profile", "local", "--set",
 			      "probe_interval=500ms", "--log-level=debug",
 			      "--insecure-no-encryption", "--event-handler",
-			      "member-join=echo hi", "--cluster", "prod",
-			      NULL),
+			      "member-join=echo hi", "--cluster", "prod", NULL),
 			 0);
 	assert_string_equal(o.name, "web-1");
 	assert_string_equal(o.bind, "[::1]:7000");
@@ -177,8 +178,8 @@ test_flag_errors(void **state)
 	expect_error("--log-level (flag)", "--log-level", "loud", NULL);
 	expect_error("is not true or false", "--insecure-no-encryption=maybe",
 		     NULL);
-	expect_error("conflicts with", "--insecure-no-encryption",
-		     "--key-file", "/k", NULL);
+	expect_error("conflicts with", "--insecure-no-encryption", "--key-file",
+		     "/k", NULL);
 	expect_error("--cluster (flag)", "--cluster", "a/b", NULL);
 	expect_error("--join (flag): empty value", "--join=", NULL);
 }
@@ -313,9 +314,8 @@ test_config_errors(void **state)
 	assert_non_null(strstr(err, ":3:"));
 	path = write_config("config = /other\n");
 	assert_int_not_equal(load(&o, err, "--config", path, NULL), 0);
-	assert_int_not_equal(load(&o, err, "--config", "/nonexistent/x.conf",
-				  NULL),
-			     0);
+	assert_int_not_equal(
+		load(&o, err, "--config", "/nonexistent/x.conf", NULL), 0);
 	assert_non_null(strstr(err, "cannot open"));
 }
 
@@ -335,9 +335,9 @@ test_kv_split(void **state)
 			 ERR_INVAL);
 	assert_int_equal(agent_kv_split("ab", k, sizeof(k), v, sizeof(v)),
 			 ERR_INVAL);
-	assert_int_equal(agent_kv_split("abcdefghij=1", k, sizeof(k), v,
-					sizeof(v)),
-			 ERR_INVAL);
+	assert_int_equal(
+		agent_kv_split("abcdefghij=1", k, sizeof(k), v, sizeof(v)),
+		ERR_INVAL);
 }
 
 static int
