@@ -733,7 +733,8 @@ setup_node(struct agent *a, const struct keyring *kr)
 static void
 cleanup(struct agent *a)
 {
-	agent_ctl_flush(a, 1000);
+	if (a->exit_code == 0)
+		agent_ctl_flush(a, 1000); /* a forced exit does not wait */
 	agent_ctl_close_all(a);
 	agent_streams_close_all(a);
 	handler_runner_destroy(&a->handlers);
