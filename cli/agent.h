@@ -19,7 +19,8 @@
  *
  * Everything lives on libev's default loop (ev_child needs it), in one
  * thread. Every table has a bound: inbound and outbound streams
- * (AGENT_STREAMS_IN_MAX, AGENT_STREAMS_OUT_MAX), control clients
+ * (AGENT_STREAMS_IN_MAX, AGENT_STREAMS_OUT_MAX) and the bytes they buffer
+ * (AGENT_STREAM_BYTES_MAX), control clients
  * (AGENT_CTL_CLIENTS_MAX), per-client buffers (CTL_REQ_MAX in,
  * AGENT_CTL_OUT_MAX out, AGENT_MONITOR_BUF_MAX queued for a monitor).
  */
@@ -45,13 +46,15 @@
 
 #define AGENT_STREAMS_IN_MAX  64
 #define AGENT_STREAMS_OUT_MAX 64
-#define AGENT_CTL_CLIENTS_MAX 64
-#define AGENT_CTL_OUT_MAX     (CTL_RESP_MAX + 16)
-#define AGENT_MONITOR_BUF_MAX (1u << 20)
-#define AGENT_CTL_IDLE_MS     60000 /* a request must complete within this */
-#define AGENT_UDP_BATCH	      64    /* datagrams read per wake-up */
-#define AGENT_FAILED_MAX      (AGENT_STREAMS_OUT_MAX * 4)
-#define AGENT_LEAVE_GRACE_MS  3000 /* on top of the profile's leave_timeout */
+/* Bytes of frames all streams together may buffer. */
+#define AGENT_STREAM_BYTES_MAX ((size_t)128 << 20)
+#define AGENT_CTL_CLIENTS_MAX  64
+#define AGENT_CTL_OUT_MAX      (CTL_RESP_MAX + 16)
+#define AGENT_MONITOR_BUF_MAX  (1u << 20)
+#define AGENT_CTL_IDLE_MS      60000 /* a request must complete within this */
+#define AGENT_UDP_BATCH	       64    /* datagrams read per wake-up */
+#define AGENT_FAILED_MAX       (AGENT_STREAMS_OUT_MAX * 4)
+#define AGENT_LEAVE_GRACE_MS   3000 /* on top of the profile's leave_timeout */
 
 struct agent_stream;
 struct agent_ctl_conn;
@@ -106,6 +109,7 @@ struct agent {
 
 	struct agent_stream *streams; /* inbound and outbound */
 	unsigned nstreams_in, nstreams_out;
+	size_t stream_bytes; /* reserved by frames being read */
 	uint32_t next_conn_id;
 	uint32_t failed[AGENT_FAILED_MAX]; /* outbound ids to report */
 	unsigned nfailed;

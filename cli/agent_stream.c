@@ -18,7 +18,10 @@
  *             (closed at once when the node has no answer)
  *
  * Limits: a frame larger than the profile's stream_max is refused as soon
- * as its length arrives; a connection that has not finished within
+ * as its length arrives, and so is one that would take the bytes buffered
+ * by all streams together past AGENT_STREAM_BYTES_MAX (the length prefix
+ * is not authenticated, so without this 64 connections could each make us
+ * buffer stream_max); a connection that has not finished within
  * stream_timeout_ms is cut; at most AGENT_STREAMS_IN_MAX inbound and
  * AGENT_STREAMS_OUT_MAX outbound connections exist at once (beyond that an
  * inbound connection is closed on accept and an outbound request fails at
@@ -55,12 +58,23 @@ struct agent_stream {
 	struct buf out;
 	size_t out_off;
 	struct buf in;
+	size_t reserved; /* bytes of a->stream_bytes held by this frame */
 };
 
 static uint32_t
 stream_max(const struct agent *a)
 {
 	return swim_profile(node_swim(a->node))->stream_max;
+}
+
+/* Bytes all streams together may buffer: AGENT_STREAM_BYTES_MAX, or one
+ * whole frame if stream_max was set higher. */
+static size_t
+stream_budget(const struct agent *a)
+{
+	size_t max = stream_max(a);
+
+	return max > AGENT_STREAM_BYTES_MAX ? max : AGENT_STREAM_BYTES_MAX;
 }
 
 static void
@@ -96,6 +110,7 @@ stream_free(struct agent_stream *s)
 		a->nstreams_out--;
 	else
 		a->nstreams_in--;
+	a->stream_bytes -= s->reserved;
 	buf_release(&s->out);
 	buf_release(&s->in);
 	free(s);
@@ -188,11 +203,23 @@ read_frame(struct agent_stream *s, const uint8_t **p, size_t *n)
 		if (rc)
 			return rc;
 		/* Read no further than the end of this frame. */
-		if (s->in.len < FRAME_HDR_LEN)
+		if (s->in.len < FRAME_HDR_LEN) {
 			want = FRAME_HDR_LEN - s->in.len;
-		else
-			want = FRAME_HDR_LEN + frame_get_u32(s->in.data) -
-			       s->in.len;
+		} else {
+			size_t len = frame_get_u32(s->in.data);
+
+			/* The length is not authenticated: before buffering
+			 * a frame, take its size from the budget shared by
+			 * all streams. */
+			if (!s->reserved) {
+				if (s->a->stream_bytes + len >
+				    stream_budget(s->a))
+					return ERR_FULL;
+				s->reserved = len;
+				s->a->stream_bytes += len;
+			}
+			want = FRAME_HDR_LEN + len - s->in.len;
+		}
 		if (want > 65536)
 			want = 65536;
 		if (buf_reserve(&s->in, want))
@@ -221,6 +248,8 @@ frame_error(int rc)
 		return "empty frame";
 	case ERR_TRUNC:
 		return "connection closed before a whole frame";
+	case ERR_FULL:
+		return "stream memory budget exhausted";
 	default:
 		return strerror(errno);
 	}
@@ -284,7 +313,7 @@ on_out_io(struct ev_loop *loop, ev_io *w, int revents)
 	if (rc == 0)
 		return;
 	if (rc < 0) {
-		if (rc == ERR_TOOBIG)
+		if (rc == ERR_TOOBIG || rc == ERR_FULL)
 			a->cnt.stream_toobig++;
 		out_failed(s, frame_error(rc));
 		return;
@@ -393,7 +422,7 @@ on_in_io(struct ev_loop *loop, ev_io *w, int revents)
 	if (rc == 0)
 		return;
 	if (rc < 0) {
-		if (rc == ERR_TOOBIG)
+		if (rc == ERR_TOOBIG || rc == ERR_FULL)
 			a->cnt.stream_toobig++;
 		log_stream(s, LOG_DEBUG, "stream refused", frame_error(rc));
 		stream_free(s);

@@ -11,7 +11,10 @@
 #      join through the seed: none ever appears in any member list, each
 #      sees only itself, and the seed's counters show the dropped packets
 #      (unknown_key, auth_failed and unencrypted).
-#   4. The persisted keyring is mode 0600 in a 0700 data dir, and the key
+#   4. Garbage datagrams and TCP streams (random bytes, a 1 GiB length, an
+#      empty frame, a frame that does not open, a half header, a flood of
+#      connections) are dropped and counted; the seed keeps its members.
+#   5. The persisted keyring is mode 0600 in a 0700 data dir, and the key
 #      given in SHOAL_KEY is not visible to event handlers.
 #
 # usage: tests/e2e/security.sh BUILD_DIR   ($SHOAL_BIN set)
@@ -76,6 +79,41 @@ done
 say "seed drops: unknown_key=$(stat_of n1 drops.unknown_key)" \
 	"auth_failed=$(stat_of n1 drops.auth_failed)" \
 	"unencrypted=$(stat_of n1 drops.unencrypted)"
+
+say "garbage on the gossip port (UDP and TCP)"
+python3 - "${ADDR[n1]}" <<'EOF' || fail "gossip garbage (python) failed"
+import os, socket, struct, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+port = int(port)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for n in (0, 1, 5, 29, 30, 46, 100, 1400, 9000):
+    u.sendto(os.urandom(n), (host, port))
+u.sendto(b"\x01\x00" + os.urandom(60), (host, port))   # version 1, garbage
+def tcp(payload, read=True):
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(payload)
+    if read:
+        try:
+            assert s.recv(1) == b""   # closed without an answer
+        except ConnectionResetError:
+            pass
+    s.close()
+tcp(struct.pack(">I", 1 << 30) + b"x" * 100)    # over stream_max
+tcp(struct.pack(">I", 0))                        # empty frame
+tcp(struct.pack(">I", 50) + os.urandom(50))      # a frame that does not open
+tcp(os.urandom(3), read=False)                   # a half header
+conns = []
+for _ in range(100):                             # more than the agent takes
+    try:
+        conns.append(socket.create_connection((host, port), timeout=2))
+    except OSError:
+        pass
+for c in conns:
+    c.close()
+EOF
+is_running n1 || fail "the seed died on garbage"
+wait_for "n2 and n3 to stay alive on n1" 10 alive_count_is n1 3
+[ "$(stat_of n1 drops.total)" -gt 0 ] || fail "garbage datagrams not counted"
 
 say "files: keyring 0600 in a 0700 dir; the key never reaches handlers"
 [ "$(stat -c %a "$WORK/n1/keyring")" = 600 ] || fail "keyring mode $(stat -c %a "$WORK/n1/keyring")"
