@@ -9,7 +9,10 @@
  * moves nothing. Consistent hashing decides where a slot that needs a node
  * goes: the ring (or the rendezvous ranking) gives every (service, slot) its
  * own order of nodes, the same on every manager, and the slot takes the
- * first node in that order that can take it. Two caps make "can take"
+ * first node in that order that can take it (with two choices, the less
+ * loaded of the first two: the "power of two choices" that keeps the
+ * lightest node near the mean, so that a fresh placement leaves nothing
+ * for rebalancing to fix). Two caps make "can take"
  * balance the load: per service ceil(R / E), so that a service spreads over
  * its eligible nodes, and per node ceil((1 + eps) * average), the "bounded
  * loads" rule of Mirrokni, Thorup and Zadimoghaddam, so that many small
@@ -77,8 +80,9 @@ void
 place_config_default(struct place_config *cfg)
 {
 	cfg->algo = PLACE_RING;
-	cfg->vnodes = 128;
-	cfg->eps = 0.25;
+	cfg->vnodes = 64;
+	cfg->eps = 0.10;
+	cfg->choices = 2;
 	cfg->rebalance_parallelism = 4;
 }
 
@@ -90,6 +94,8 @@ config_ok(const struct place_config *cfg)
 	if (cfg->vnodes < 1 || cfg->vnodes > PLACE_VNODES_MAX)
 		return ERR_INVAL;
 	if (!(cfg->eps >= 0 && cfg->eps <= 1))
+		return ERR_INVAL;
+	if (cfg->choices < 1 || cfg->choices > 2)
 		return ERR_INVAL;
 	return 0;
 }
@@ -124,6 +130,7 @@ place_destroy(struct place *p)
 	free(p->order);
 	free(p->lo);
 	free(p->hi);
+	free(p->oob);
 	free(p->sh);
 	memset(p, 0, sizeof(*p));
 }
@@ -192,6 +199,7 @@ reserve(struct place *p, size_t nnodes, size_t nsvcs, size_t nslots)
 		if (grow(&p->order, n, sizeof(*p->order)) ||
 		    grow(&p->lo, n, sizeof(*p->lo)) ||
 		    grow(&p->hi, n, sizeof(*p->hi)) ||
+		    grow(&p->oob, n, sizeof(*p->oob)) ||
 		    grow(&p->sh, n, sizeof(*p->sh)))
 			return ERR_NOMEM;
 		p->svcs_cap = n;
@@ -347,14 +355,29 @@ level(const struct place *p, uint32_t n, const struct caps *c)
 	return 0;
 }
 
-/* The first node in the slot's order that can take it, at the lowest
- * level available (at most max_level); PLACE_NONE if none. */
+/* Of two admissible nodes, the one to prefer: fewer slots overall, then
+ * fewer of this service, then the first in the slot's order. */
+static uint32_t
+lighter(const struct place *p, uint32_t a, uint32_t b)
+{
+	if (b == PLACE_NONE)
+		return a;
+	if (p->load[b] != p->load[a])
+		return p->load[b] < p->load[a] ? b : a;
+	return p->cnt[b] < p->cnt[a] ? b : a;
+}
+
+/* The node that takes the slot: at the lowest level available (at most
+ * max_level), the first in the slot's order — or, with two choices, the
+ * lighter of the first two at that level. PLACE_NONE if none. */
 static uint32_t
 choose(struct place *p, const struct place_node *nodes, uint64_t key,
        const struct caps *c, uint32_t e, int max_level, int *lvl)
 {
 	uint32_t best[3] = {PLACE_NONE, PLACE_NONE, PLACE_NONE};
-	uint64_t score[3] = {0, 0, 0};
+	uint32_t second[3] = {PLACE_NONE, PLACE_NONE, PLACE_NONE};
+	uint64_t score[3] = {0, 0, 0}, score2[3] = {0, 0, 0};
+	bool two = p->cfg.choices > 1;
 
 	if (e == 0)
 		return PLACE_NONE;
@@ -367,17 +390,21 @@ choose(struct place *p, const struct place_node *nodes, uint64_t key,
 			int l = level(p, n, c);
 
 			p->stats.walk_steps++;
-			if (l == 0) {
-				*lvl = 0;
-				return n;
-			}
-			if (l <= max_level && best[l] == PLACE_NONE)
-				best[l] = n;
 			if (++at == p->nring)
 				at = 0;
+			if (l > max_level)
+				continue;
+			if (best[l] == PLACE_NONE) {
+				best[l] = n;
+			} else if (second[l] == PLACE_NONE && n != best[l]) {
+				second[l] = n;
+			}
+			if (l == 0 && (!two || second[0] != PLACE_NONE))
+				break;
 		}
 	} else {
-		/* Rendezvous over the nodes that may take the slot. */
+		/* Rendezvous over the nodes that may take the slot: the
+		 * highest and second-highest score at each level. */
 		for (uint32_t k = 0; k < e; k++) {
 			uint32_t n = p->list[k];
 			int l = level(p, n, c);
@@ -390,15 +417,22 @@ choose(struct place *p, const struct place_node *nodes, uint64_t key,
 			if (best[l] == PLACE_NONE || sc > score[l] ||
 			    (sc == score[l] && node_before(p, nodes, n,
 							   best[l]))) {
+				second[l] = best[l];
+				score2[l] = score[l];
 				best[l] = n;
 				score[l] = sc;
+			} else if (second[l] == PLACE_NONE || sc > score2[l] ||
+				   (sc == score2[l] &&
+				    node_before(p, nodes, n, second[l]))) {
+				second[l] = n;
+				score2[l] = sc;
 			}
 		}
 	}
 	for (int l = 0; l <= max_level && l < 3; l++)
 		if (best[l] != PLACE_NONE) {
 			*lvl = l;
-			return best[l];
+			return two ? lighter(p, best[l], second[l]) : best[l];
 		}
 	return PLACE_NONE;
 }
@@ -586,6 +620,16 @@ place_replicated(struct round *r, uint32_t s, uint32_t e)
 		p->stats.placed++;
 		p->stats.relaxed += lvl > 0;
 	}
+	/* Does rebalancing have anything to do for this service? */
+	p->oob[s] = 0;
+	for (uint32_t k = 0; k < e; k++) {
+		uint32_t have = p->cnt[p->list[k]];
+
+		if (have > p->hi[s])
+			p->oob[s] |= 1;
+		if (have < p->lo[s])
+			p->oob[s] |= 2;
+	}
 	return true;
 }
 
@@ -741,12 +785,22 @@ rb_shed(struct round *r, bool global)
 {
 	struct place *p = r->p;
 
+	if (global) {
+		uint32_t n;
+
+		for (n = 0; n < r->nnodes; n++)
+			if (r->nodes[n].state == PLACE_UP &&
+			    p->load[n] > r->gcap)
+				break;
+		if (n == r->nnodes)
+			return true;
+	}
 	for (size_t k = 0; k < r->nsvcs && r->budget; k++) {
 		uint32_t s = p->order[k], e;
 		struct place_service *sv = &r->svcs[s];
 		struct caps c;
 
-		if (!rb_prepare(r, s, &e))
+		if ((!global && !(p->oob[s] & 1)) || !rb_prepare(r, s, &e))
 			continue;
 		c.hi = p->hi[s];
 		c.hard = hard_max(sv->spec);
@@ -784,7 +838,8 @@ rb_fill_service(struct round *r)
 		uint32_t s = p->order[k], e, nt = 0;
 		struct place_service *sv = &r->svcs[s];
 
-		if (!rb_prepare(r, s, &e) || p->lo[s] == 0)
+		if (!(p->oob[s] & 2) || !rb_prepare(r, s, &e) ||
+		    p->lo[s] == 0)
 			continue;
 		for (uint32_t j = 0; j < e; j++)
 			if (p->cnt[p->list[j]] < p->lo[s]) {
@@ -1012,6 +1067,7 @@ place_run(struct place *p, const struct place_node *nodes, size_t nnodes,
 		bool more;
 
 		svcs[s].eligible = e;
+		p->oob[s] = 0;
 		if (svcs[s].spec->mode == SPEC_GLOBAL)
 			more = place_global(&r, s, e);
 		else

@@ -20,7 +20,8 @@
  *   - Choice: candidates are ranked by consistent hashing of (service,
  *     slot) with XXH3 — a ring with `vnodes` points per node (PLACE_RING)
  *     or rendezvous / highest-random-weight ranking (PLACE_HRW) — and the
- *     first that can take the slot wins. "Can take": up (alive and
+ *     first that can take the slot wins (with choices = 2, the one with
+ *     fewer slots of the first two that can). "Can take": up (alive and
  *     active), satisfies the constraints, and stays within max_per_node
  *     (hard rules), within the per-service cap ceil(R / E) (E = up nodes
  *     that satisfy the constraints) and within the global bounded-load cap
@@ -101,6 +102,8 @@ struct place_config {
 	enum place_algo algo;
 	uint32_t vnodes;		/* ring points per node, 1..1024 */
 	double eps;			/* load slack, 0..1 (bounded loads) */
+	uint32_t choices;		/* 1: first admissible node; 2: the
+					 * less loaded of the first two */
 	uint32_t rebalance_parallelism; /* moves per run, 0 = never rebalance */
 };
 
@@ -162,10 +165,12 @@ struct place {
 	size_t svcs_cap;
 	uint32_t *order; /* services sorted by name */
 	uint32_t *lo, *hi;
+	uint8_t *oob; /* per service: some up node is outside its band */
 	uint64_t *sh; /* hash of each service's name */
 };
 
-/* Defaults: ring, 128 points per node, eps 0.25, rebalance 4 at a time. */
+/* Defaults (docs/SCHEDULING.md has the measurements behind them): ring,
+ * 64 points per node, eps 0.10, two choices, rebalance 4 at a time. */
 void place_config_default(struct place_config *cfg);
 
 /* 0 or ERR_INVAL (a field out of range). */

@@ -1091,6 +1091,20 @@ spec_digest(const struct spec *s)
 	return h;
 }
 
+uint64_t
+spec_task_digest(const struct spec *s)
+{
+	uint64_t h = DIGEST_SEED ^ 0x7461736bULL; /* "task" */
+
+	h = hash_combine(h, s->nargs);
+	for (uint32_t i = 0; i < s->nargs; i++)
+		h = mix_str(h, s->args[i]);
+	h = hash_combine(h, s->nenv);
+	for (uint32_t i = 0; i < s->nenv; i++)
+		h = mix_str(h, s->env[i]);
+	return h ? h : 1;
+}
+
 bool
 spec_equal(const struct spec *a, const struct spec *b)
 {

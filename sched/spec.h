@@ -201,6 +201,12 @@ int spec_encode(const struct spec *s, struct buf *b);
 /* XXH3 of the canonical encoding: equal specs have equal digests. */
 uint64_t spec_digest(const struct spec *s);
 
+/* XXH3 of what a running task is made of (args and environment): two
+ * specs with equal task digests run the same process, so changing
+ * anything else (replicas, constraints, policies) restarts nothing. Never
+ * 0. */
+uint64_t spec_task_digest(const struct spec *s);
+
 /* Deep equality. */
 bool spec_equal(const struct spec *a, const struct spec *b);
 

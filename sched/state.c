@@ -49,10 +49,10 @@ enum rec_type {
 };
 
 /* Message keys. */
-enum { M_FORMAT = 1, M_RECORDS = 2, M_CLOCK = 3 };
+enum { M_KIND = 0, M_FORMAT = 1, M_RECORDS = 2, M_CLOCK = 3 };
 
 /* Bytes a message envelope adds around its records. */
-#define ENV_OVERHEAD 8
+#define ENV_OVERHEAD 10
 /* Most bytes a FRAG record adds around its chunk. */
 #define FRAG_OVERHEAD (16 + 2 + SPEC_NAME_MAX + 9 + 2 + SWIM_NAME_MAX + 5 + \
 		       5 + 5)
@@ -609,7 +609,9 @@ outq_flush(struct state *st)
 		return;
 	buf_init(&b, st->cur.len + ENV_OVERHEAD);
 	codec_writer_init(&w, &b);
-	codec_write_map(&w, 2);
+	codec_write_map(&w, 3);
+	codec_write_uint(&w, M_KIND);
+	codec_write_uint(&w, STATE_MSG_KIND);
 	codec_write_uint(&w, M_FORMAT);
 	codec_write_uint(&w, STATE_FORMAT);
 	codec_write_uint(&w, M_RECORDS);
@@ -1416,10 +1418,8 @@ merge_frag(struct state *st, uint64_t now_ms, const struct rec *x,
 			oldest = c;
 		}
 	}
-	if (ra && ra->total != x->total) {
-		reasm_free(ra); /* inconsistent: start over */
-		return 0;
-	}
+	if (ra && ra->total != x->total)
+		return 0; /* inconsistent with what came first: ignored */
 	if (!ra) {
 		ra = free_ra ? free_ra : oldest;
 		if (ra->data) {
@@ -1446,13 +1446,8 @@ merge_frag(struct state *st, uint64_t now_ms, const struct rec *x,
 		uint32_t at = (uint32_t)x->offset + i;
 		uint8_t bit = (uint8_t)(1u << (at & 7));
 
-		if (have[at >> 3] & bit) {
-			if (ra->data[at] != x->bytes[i]) {
-				reasm_free(ra);
-				return 0;
-			}
-			continue;
-		}
+		if (have[at >> 3] & bit)
+			continue; /* the first bytes received win */
 		have[at >> 3] |= bit;
 		ra->data[at] = x->bytes[i];
 		ra->filled++;
@@ -1508,6 +1503,9 @@ merge_msg(struct state *st, uint64_t now_ms, const uint8_t *p, size_t n,
 				if (rec_read(&r, &x, true) || rec_check(&x))
 					goto out_bad;
 			}
+		} else if (k == M_KIND) {
+			if (codec_read_uint(&r, &k))
+				goto out_bad; /* the router checked its value */
 		} else if (k == M_CLOCK) {
 			if (codec_read_uint(&r, &clock))
 				goto out_bad;
@@ -1604,7 +1602,9 @@ state_encode_full(const struct state *st, struct buf *b)
 	int rc;
 
 	codec_writer_init(&w, b);
-	codec_write_map(&w, 3);
+	codec_write_map(&w, 4);
+	codec_write_uint(&w, M_KIND);
+	codec_write_uint(&w, STATE_MSG_KIND);
 	codec_write_uint(&w, M_FORMAT);
 	codec_write_uint(&w, STATE_FORMAT);
 	codec_write_uint(&w, M_RECORDS);
@@ -1838,7 +1838,7 @@ state_slot_set(struct state *st, uint64_t now_ms, uint64_t term,
 	x.slot = slot;
 	x.term = term;
 	x.version = tick(st, now_ms);
-	x.gen = gen ? gen : sv->version;
+	x.gen = gen ? gen : spec_task_digest(&sv->spec);
 	x.inc = sv->inc;
 	return merge_slot(st, now_ms, &x, true) ? 0 : ERR_FULL;
 }

@@ -57,7 +57,8 @@
  *
  * Wire format (msgpack, small integer keys, unknown keys skipped):
  *
- *   message   {1: format (1), 2: [record...], 3: clock (full state only)}
+ *   message   {0: kind (STATE_MSG_KIND), 1: format (1), 2: [record...],
+ *              3: clock (full state only)}
  *   record    {1: type, ...}
  *     SERVICE 1  {2 name, 3 version, 4 origin, 5 inc, 6 removed (bool),
  *                 7 spec (map, sched/spec.h; absent when removed)}
@@ -101,6 +102,9 @@
 #include "sched/spec.h"
 
 #define STATE_FORMAT 1
+/* Key 0 of every message: the node's application-message kind (node.c
+ * routes broadcasts by it; 1 is a keyring operation). */
+#define STATE_MSG_KIND 2
 #define STATE_SERVICES_MAX 1024
 #define STATE_SLOTS_MAX 65536
 #define STATE_SLOTS_TOTAL_MAX (1u << 20)
@@ -155,7 +159,7 @@ struct state_report {
 	struct istr *node; /* reporter; NULL: empty entry */
 	uint64_t version;
 	uint64_t inc;
-	uint64_t gen;	   /* service version the task runs */
+	uint64_t gen;	   /* spec_task_digest() of what the task runs */
 	uint64_t since_ms; /* reporter's clock when it entered the state */
 	int32_t exit_code; /* last exit status, -signal, 0 if none */
 	uint32_t restarts;
@@ -168,7 +172,7 @@ struct state_slot {
 	struct istr *node; /* NULL: none (removed or never assigned) */
 	uint64_t term;	   /* 0: no assignment record */
 	uint64_t version;
-	uint64_t gen; /* service version the slot was rolled to */
+	uint64_t gen; /* spec_task_digest() the slot was rolled to */
 	uint64_t inc;
 	struct state_report rep[STATE_REPORTS_PER_SLOT];
 };
@@ -242,8 +246,8 @@ int state_task_report(struct state *st, uint64_t now_ms,
 		      const struct state_task *t);
 
 /* The manager's decision: slot of service -> node (NULL: none). term is
- * the manager's term; gen the service version the slot is rolled to (0:
- * the current version). 0, ERR_NOENT (no live service), ERR_INVAL,
+ * the manager's term; gen the spec_task_digest() the slot is rolled to (0:
+ * the service's current one). 0, ERR_NOENT (no live service), ERR_INVAL,
  * ERR_STALE (a record of a newer term holds the slot: we are outdated),
  * ERR_FULL. */
 int state_slot_set(struct state *st, uint64_t now_ms, uint64_t term,

@@ -648,6 +648,7 @@ test_randomized(void **state)
 			(uint32_t)rng_below(&r, 50));
 		cfg.vnodes = 1 + (uint32_t)rng_below(&r, 200);
 		cfg.eps = (double)rng_below(&r, 60) / 100;
+		cfg.choices = 1 + (uint32_t)rng_below(&r, 2);
 		assert_int_equal(place_init(&p, &cfg), 0);
 		for (unsigned s = 0, ns = 1 + (unsigned)rng_below(&r, 10);
 		     s < ns; s++) {
