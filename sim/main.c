@@ -188,6 +188,7 @@ build(const struct cli *c, struct sim_scenario *sc)
 struct result {
 	uint64_t trace;
 	bool interrupted;
+	char error[SIM_WHY_MAX];
 	double v[SIM_M__N];
 };
 
@@ -217,15 +218,19 @@ run_once(const struct cli *c, const struct sim_scenario *sc,
 		return EXIT_RUN;
 	}
 	err = sim_run(s, why, sizeof(why));
-	if (err && (err != ERR_TIMEOUT || !out)) {
+	if (err && !out) {
 		fprintf(stderr, "shoal-sim: %s (seed %" PRIu64 ", t=%.3fs)\n",
 			why, sc->seed, (double)sim_now_us(s) / 1e6);
 		sim_delete(s);
 		return EXIT_RUN;
 	}
-	if (err) /* interrupted: report what was simulated so far */
-		fprintf(stderr, "shoal-sim: %s of %.0fs (seed %" PRIu64 ")\n",
-			why, (double)sc->duration_ms / 1e3, sc->seed);
+	if (err) { /* interrupted or failed: report what was simulated */
+		fprintf(stderr,
+			"shoal-sim: %s (t=%.3fs of %.0fs, seed %" PRIu64 ")\n",
+			why, (double)sim_now_us(s) / 1e6,
+			(double)sc->duration_ms / 1e3, sc->seed);
+		snprintf(res->error, sizeof(res->error), "%s", why);
+	}
 	res->interrupted = err != 0;
 	sim_values(s, res->v);
 	res->trace = sim_trace_hash(s);
@@ -420,6 +425,7 @@ main(int argc, char **argv)
 		goto out_sim;
 	}
 	o.interrupted = r1.interrupted;
+	snprintf(o.error, sizeof(o.error), "%s", r1.error);
 	if (c.determinism && !r1.interrupted) {
 		struct sim_run_opts o2 = opts;
 

@@ -457,8 +457,10 @@ write_json(const char *dir, const struct sim *s, const double *v,
 	if (o && o->determinism_checked)
 		fprintf(f, "  \"determinism\": %s,\n",
 			o->determinism_ok ? "true" : "false");
-	fprintf(f, "  \"interrupted\": %s,\n",
+	fprintf(f, "  \"interrupted\": %s,\n  \"error\": ",
 		o && o->interrupted ? "true" : "false");
+	json_str(f, o ? o->error : "");
+	fprintf(f, ",\n");
 	fprintf(f, "  \"failed\": %u\n}\n", o ? o->failed : 0);
 	return close_file(f, "summary.json", why, cap);
 }

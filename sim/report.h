@@ -36,6 +36,7 @@ struct sim_outcome {
 	bool determinism_ok;
 	uint64_t trace2;
 	bool interrupted; /* the run stopped before its duration */
+	char error[256];  /* why, when it did */
 };
 
 /* Evaluate every expectation of the run's scenario against v (the values
