@@ -986,6 +986,10 @@ pick_random(struct swim *s, unsigned k, enum pick_filter f, uint32_t exclude,
 			}
 		}
 	}
+	/* The reservoir keeps table order for the first k: shuffle, or the
+	 * callers that spend a limited budget in this order (gossip spends
+	 * retransmissions) would always favour the same members. */
+	rng_shuffle_u32(&s->rng, out, found);
 	return found;
 }
 
