@@ -383,9 +383,9 @@ choose(struct place *p, const struct place_node *nodes, uint64_t key,
 		return PLACE_NONE;
 	if (p->cfg.algo == PLACE_RING && (size_t)e * 8 >= p->nring /
 				       p->cfg.vnodes) {
-		size_t at = ring_find(p, key);
+		size_t at = ring_find(p, key), stop = p->nring;
 
-		for (size_t k = 0; k < p->nring; k++) {
+		for (size_t k = 0; k < stop; k++) {
 			uint32_t n = p->ring[at].node;
 			int l = level(p, n, c);
 
@@ -396,6 +396,11 @@ choose(struct place *p, const struct place_node *nodes, uint64_t key,
 				continue;
 			if (best[l] == PLACE_NONE) {
 				best[l] = n;
+				/* The second choice is looked for only one
+				 * node's worth of points further: where free
+				 * nodes are rare, the first is taken. */
+				if (l == 0 && two && k + p->cfg.vnodes < stop)
+					stop = k + 1 + p->cfg.vnodes;
 			} else if (second[l] == PLACE_NONE && n != best[l]) {
 				second[l] = n;
 			}
