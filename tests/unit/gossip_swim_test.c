@@ -881,6 +881,35 @@ test_small_cluster_fairness(void **state)
 	net_free(net);
 }
 
+/* Leaving when nobody else is alive ends at once; it does not wait for
+ * leave_timeout to spread an announcement to no one. */
+static void
+test_leave_alone(void **state)
+{
+	struct net *net = net_new();
+	int a, b;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	assert_int_equal(swim_leave(net->n[a], net->now), 0);
+	drain(net, a);
+	assert_true(swim_is_stopped(net->n[a]));
+	assert_int_equal(count_ev(net, a, SWIM_EV_LEAVE_DONE, NULL), 1);
+
+	/* The same after the only peer failed. */
+	a = net_add(net, "c", &key_a, "test", 0);
+	b = net_add(net, "d", &key_a, "test", 0);
+	join(net, b, a);
+	run(net, 5000);
+	net->down[b] = true;
+	run(net, 60000);
+	assert_int_equal(state_of(net, a, "d"), SWIM_DEAD);
+	assert_int_equal(swim_leave(net->n[a], net->now), 0);
+	drain(net, a);
+	assert_true(swim_is_stopped(net->n[a]));
+	net_free(net);
+}
+
 static void
 test_profile(void **state)
 {
@@ -933,6 +962,7 @@ main(void)
 		cmocka_unit_test(test_preload),
 		cmocka_unit_test(test_tcp_fallback),
 		cmocka_unit_test(test_small_cluster_fairness),
+		cmocka_unit_test(test_leave_alone),
 		cmocka_unit_test(test_profile),
 	};
 
