@@ -145,7 +145,7 @@ build(const struct cli *c, struct sim_scenario *sc)
 	do {                                                                   \
 		if (opt) {                                                     \
 			snprintf(line, sizeof(line), "%s %s", word, opt);      \
-			if (sim_scenario_parse_line(sc, line, "--" word, 1,    \
+			if (sim_scenario_parse_line(sc, line, "--" word, 0,    \
 						    why, sizeof(why))) {       \
 				fprintf(stderr, "shoal-sim: %s\n", why);       \
 				return EXIT_USAGE;                             \
@@ -159,7 +159,7 @@ build(const struct cli *c, struct sim_scenario *sc)
 	if (c->stagger) {
 		snprintf(line, sizeof(line), "bootstrap stagger %s",
 			 c->stagger);
-		if (sim_scenario_parse_line(sc, line, "--stagger", 1, why,
+		if (sim_scenario_parse_line(sc, line, "--stagger", 0, why,
 					    sizeof(why))) {
 			fprintf(stderr, "shoal-sim: %s\n", why);
 			return EXIT_USAGE;
@@ -167,7 +167,7 @@ build(const struct cli *c, struct sim_scenario *sc)
 	}
 	for (size_t k = 0; k < c->nsets; k++) {
 		snprintf(line, sizeof(line), "set %s", c->sets[k]);
-		if (sim_scenario_parse_line(sc, line, "--set", 1, why,
+		if (sim_scenario_parse_line(sc, line, "--set", 0, why,
 					    sizeof(why))) {
 			fprintf(stderr, "shoal-sim: %s\n", why);
 			return EXIT_USAGE;

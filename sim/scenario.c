@@ -166,7 +166,10 @@ fail(struct pctx *c, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	n = snprintf(c->why, c->why_cap, "%s:%u: ", c->where, c->line);
+	if (c->line)
+		n = snprintf(c->why, c->why_cap, "%s:%u: ", c->where, c->line);
+	else /* a command-line option */
+		n = snprintf(c->why, c->why_cap, "%s: ", c->where);
 	if (n < 0 || (size_t)n >= c->why_cap)
 		return ERR_INVAL;
 	va_start(ap, fmt);
