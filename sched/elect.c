@@ -284,8 +284,8 @@ elect_recv_claim(struct elect *e, const struct elect_view *v, uint64_t now_ms,
 }
 
 void
-elect_observe_term(struct elect *e, const struct elect_view *v,
-		   uint64_t now_ms, uint64_t term)
+elect_observe_term(struct elect *e, const struct elect_view *v, uint64_t now_ms,
+		   uint64_t term)
 {
 	if (term <= e->max_term)
 		return;
@@ -364,8 +364,8 @@ put_u64(struct line *l, uint64_t v)
 }
 
 size_t
-elect_status_text(const struct elect *e, const struct elect_view *v,
-		  char *out, size_t cap)
+elect_status_text(const struct elect *e, const struct elect_view *v, char *out,
+		  size_t cap)
 {
 	struct line l = {out, cap, 0};
 	struct elect_member m;

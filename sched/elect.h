@@ -56,7 +56,7 @@
 
 #include "gossip/swim.h"
 
-#define ELECT_NAME_MAX SWIM_NAME_MAX
+#define ELECT_NAME_MAX	 SWIM_NAME_MAX
 #define ELECT_EVENTS_MAX 16
 /* Room for any status line (elect_status_text()). */
 #define ELECT_STATUS_MAX 512
@@ -134,8 +134,7 @@ uint64_t elect_rank(const char *name);
 bool elect_rank_better(const char *a, const char *b);
 /* True if claim (ta, a) beats claim (tb, b). An empty name never wins a
  * tie. */
-bool elect_claim_beats(uint64_t ta, const char *a, uint64_t tb,
-		       const char *b);
+bool elect_claim_beats(uint64_t ta, const char *a, uint64_t tb, const char *b);
 
 /* Start with no accepted claim. self must be a valid member name.
  * claim_delay_ms: see the rules above (the node passes about two gossip
@@ -148,8 +147,7 @@ void elect_init(struct elect *e, const char *self, bool eligible,
 void elect_set_eligible(struct elect *e, bool eligible);
 
 /* Re-evaluate after the view changed (or periodically). */
-void elect_update(struct elect *e, const struct elect_view *v,
-		  uint64_t now_ms);
+void elect_update(struct elect *e, const struct elect_view *v, uint64_t now_ms);
 
 /* A claim heard from the cluster (gossip or push-pull). Accepted if it
  * beats the current one; then re-evaluates. Returns true if accepted.

@@ -52,9 +52,9 @@
 #include "core/err.h"
 #include "core/hash.h"
 
-#define NODE_SEED 0x706c6e6f6465ULL  /* "plnode" */
-#define SVC_SEED 0x706c737663ULL     /* "plsvc" */
-#define RING_SEED 0x706c72696e67ULL  /* "plring" */
+#define NODE_SEED 0x706c6e6f6465ULL /* "plnode" */
+#define SVC_SEED  0x706c737663ULL   /* "plsvc" */
+#define RING_SEED 0x706c72696e67ULL /* "plring" */
 
 enum {
 	F_KEEP = 1, /* may hold a slot of the current service */
@@ -381,8 +381,8 @@ choose(struct place *p, const struct place_node *nodes, uint64_t key,
 
 	if (e == 0)
 		return PLACE_NONE;
-	if (p->cfg.algo == PLACE_RING && (size_t)e * 8 >= p->nring /
-				       p->cfg.vnodes) {
+	if (p->cfg.algo == PLACE_RING &&
+	    (size_t)e * 8 >= p->nring / p->cfg.vnodes) {
 		size_t at = ring_find(p, key), stop = p->nring;
 
 		for (size_t k = 0; k < stop; k++) {
@@ -420,8 +420,8 @@ choose(struct place *p, const struct place_node *nodes, uint64_t key,
 				continue;
 			sc = hash_combine(key, p->nh[n]);
 			if (best[l] == PLACE_NONE || sc > score[l] ||
-			    (sc == score[l] && node_before(p, nodes, n,
-							   best[l]))) {
+			    (sc == score[l] &&
+			     node_before(p, nodes, n, best[l]))) {
 				second[l] = best[l];
 				score2[l] = score[l];
 				best[l] = n;
@@ -576,8 +576,7 @@ place_replicated(struct round *r, uint32_t s, uint32_t e)
 		uint32_t i = sv->nslots - 1, n = sv->slots[i];
 
 		if (n != PLACE_NONE) {
-			if (!emit(r, s, i, n, PLACE_NONE,
-				  PLACE_WHY_SCALE_DOWN))
+			if (!emit(r, s, i, n, PLACE_NONE, PLACE_WHY_SCALE_DOWN))
 				return false;
 			p->stats.removed++;
 		}
@@ -721,7 +720,7 @@ dist(uint32_t v, uint32_t lo, uint32_t hi, uint32_t w)
 	return v > hi ? w * (v - hi) : v < lo ? lo - v : 0;
 }
 
-#define W_SVC 4
+#define W_SVC  4
 #define W_NODE 2
 
 /* Change of the potential if one slot of service s moves from d to t;
@@ -843,8 +842,7 @@ rb_fill_service(struct round *r)
 		uint32_t s = p->order[k], e, nt = 0;
 		struct place_service *sv = &r->svcs[s];
 
-		if (!(p->oob[s] & 2) || !rb_prepare(r, s, &e) ||
-		    p->lo[s] == 0)
+		if (!(p->oob[s] & 2) || !rb_prepare(r, s, &e) || p->lo[s] == 0)
 			continue;
 		for (uint32_t j = 0; j < e; j++)
 			if (p->cnt[p->list[j]] < p->lo[s]) {

@@ -63,10 +63,10 @@
 
 #include "sched/spec.h"
 
-#define PLACE_NONE UINT32_MAX
-#define PLACE_NODES_MAX 65536
+#define PLACE_NONE	   UINT32_MAX
+#define PLACE_NODES_MAX	   65536
 #define PLACE_SERVICES_MAX 4096
-#define PLACE_VNODES_MAX 1024
+#define PLACE_VNODES_MAX   1024
 
 enum place_node_state {
 	PLACE_UP = 0,	   /* alive and active: keeps its slots, takes new */
@@ -108,14 +108,14 @@ struct place_config {
 };
 
 enum place_why {
-	PLACE_WHY_NEW = 1,	  /* a slot without a node */
-	PLACE_WHY_DOWN = 2,	  /* its node failed, left or is unknown */
-	PLACE_WHY_DRAIN = 3,	  /* its node drains */
-	PLACE_WHY_CONSTRAINT = 4, /* its node no longer satisfies them */
+	PLACE_WHY_NEW = 1,	    /* a slot without a node */
+	PLACE_WHY_DOWN = 2,	    /* its node failed, left or is unknown */
+	PLACE_WHY_DRAIN = 3,	    /* its node drains */
+	PLACE_WHY_CONSTRAINT = 4,   /* its node no longer satisfies them */
 	PLACE_WHY_MAX_PER_NODE = 5, /* above max replicas per node */
-	PLACE_WHY_REBALANCE = 6,  /* moved toward the balance bands */
-	PLACE_WHY_SCALE_DOWN = 7, /* removed: slot >= replicas */
-	PLACE_WHY_GLOBAL = 8,	  /* global slot added for a new node */
+	PLACE_WHY_REBALANCE = 6,    /* moved toward the balance bands */
+	PLACE_WHY_SCALE_DOWN = 7,   /* removed: slot >= replicas */
+	PLACE_WHY_GLOBAL = 8,	    /* global slot added for a new node */
 };
 
 struct place_change {
@@ -126,14 +126,14 @@ struct place_change {
 };
 
 struct place_stats {
-	uint64_t placed;      /* slots given a node */
-	uint64_t relaxed;     /* of which above a soft cap */
-	uint64_t removed;     /* slots emptied (scale down, node gone) */
-	uint64_t rebalanced;  /* rebalancing moves */
-	uint64_t unplaced;    /* slots left without a node */
-	uint64_t walk_steps;  /* ring points / HRW scores examined */
-	uint64_t ring_builds; /* times the ring was rebuilt */
-	uint32_t cap_global;  /* last run: ceil((1 + eps) * average) */
+	uint64_t placed;       /* slots given a node */
+	uint64_t relaxed;      /* of which above a soft cap */
+	uint64_t removed;      /* slots emptied (scale down, node gone) */
+	uint64_t rebalanced;   /* rebalancing moves */
+	uint64_t unplaced;     /* slots left without a node */
+	uint64_t walk_steps;   /* ring points / HRW scores examined */
+	uint64_t ring_builds;  /* times the ring was rebuilt */
+	uint32_t cap_global;   /* last run: ceil((1 + eps) * average) */
 	uint32_t floor_global; /* last run: floor((1 - eps) * average) */
 };
 
@@ -150,12 +150,12 @@ struct place {
 	uint64_t ring_key;
 	/* per-node scratch */
 	size_t nodes_cap;
-	uint64_t *nh;	/* hash of each node's name */
-	uint32_t *load; /* replicated slots on each up node */
-	uint32_t *cnt;	/* slots of the current service on each node */
-	uint8_t *flags; /* per node, for the current service */
-	uint8_t *mark;	/* per node, scratch */
-	uint32_t *list; /* scratch list of node indices */
+	uint64_t *nh;		 /* hash of each node's name */
+	uint32_t *load;		 /* replicated slots on each up node */
+	uint32_t *cnt;		 /* slots of the current service on each node */
+	uint8_t *flags;		 /* per node, for the current service */
+	uint8_t *mark;		 /* per node, scratch */
+	uint32_t *list;		 /* scratch list of node indices */
 	struct place_nkey *keys; /* scratch (node hash, index) pairs */
 	/* per-slot scratch: slots that need a node, and why */
 	uint32_t *needy;

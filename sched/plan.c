@@ -260,8 +260,8 @@ build(struct plan *pl, const struct state *st, const struct plan_member *m,
 			return ERR_NOMEM;
 	if (ensure(&pl->svcs, &pl->svcs_cap, ns, sizeof(*pl->svcs)))
 		return ERR_NOMEM;
-	pl->ssv = realloc(pl->ssv, (pl->svcs_cap ? pl->svcs_cap : 1) *
-					   sizeof(*pl->ssv));
+	pl->ssv = realloc(pl->ssv,
+			  (pl->svcs_cap ? pl->svcs_cap : 1) * sizeof(*pl->ssv));
 	if (!pl->ssv)
 		return ERR_NOMEM;
 	/* Capacities first: replicated max(R, slots seen), global one per
@@ -506,8 +506,8 @@ plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
 	for (size_t i = 0; i < nout; i++) {
 		const struct place_change *c = &pl->out[i];
 		const struct state_service *sv = pl->ssv[c->service];
-		const char *to = c->to == PLACE_NONE ? NULL
-						     : pl->nodes[c->to].name;
+		const char *to =
+			c->to == PLACE_NONE ? NULL : pl->nodes[c->to].name;
 
 		rc = state_slot_set(st, now_ms, term, sv->name, c->slot, to, 0);
 		if (rc == ERR_STALE)
@@ -552,8 +552,8 @@ plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
 /* ---- a node's share ---- */
 
 size_t
-plan_tasks_of(const struct state *st, const char *self,
-	      struct plan_task *out, size_t cap)
+plan_tasks_of(const struct state *st, const char *self, struct plan_task *out,
+	      size_t cap)
 {
 	size_t n = 0;
 

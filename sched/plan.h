@@ -53,8 +53,8 @@
 #include "sched/spec.h"
 #include "sched/state.h"
 
-#define PLAN_MOVES_MAX 1024
-#define PLAN_CHANGES_DEFAULT 2048
+#define PLAN_MOVES_MAX		     1024
+#define PLAN_CHANGES_DEFAULT	     2048
 #define PLAN_MOVE_TIMEOUT_DEFAULT_MS 60000
 
 /* A member as the node sees it (ourselves included). */
@@ -85,8 +85,8 @@ struct plan_stats {
 struct plan_task {
 	const struct state_service *service; /* live; spec is the current */
 	uint32_t slot;
-	uint64_t gen;	       /* the slot's gen (see above) */
-	uint64_t task_digest;  /* spec_task_digest() of the current spec */
+	uint64_t gen;	      /* the slot's gen (see above) */
+	uint64_t task_digest; /* spec_task_digest() of the current spec */
 };
 
 struct plan;

@@ -45,8 +45,7 @@ enum {
 enum { KR_COND = 1, KR_DELAY = 2, KR_ATTEMPTS = 3, KR_WINDOW = 4 };
 enum { KU_PAR = 1, KU_DELAY = 2 };
 
-static int
-why_set(char *why, size_t cap, int err, const char *fmt, ...)
+static int why_set(char *why, size_t cap, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static int
@@ -388,8 +387,8 @@ trim(const char **p, size_t *n)
 }
 
 int
-spec_constraint_parse(struct spec_constraint *c, const char *text,
-		      size_t len, char *why, size_t cap)
+spec_constraint_parse(struct spec_constraint *c, const char *text, size_t len,
+		      char *why, size_t cap)
 {
 	const char *op = NULL, *k, *v;
 	size_t klen, vlen;
@@ -593,8 +592,8 @@ spec_validate(const struct spec *s, char *why, size_t cap)
 	for (uint32_t i = 0; i < s->nargs; i++)
 		if (strnlen(s->args[i], SPEC_STR_MAX + 1) > SPEC_STR_MAX)
 			return why_set(why, cap, ERR_TOOBIG,
-				       "argument %u is longer than %d bytes",
-				       i, SPEC_STR_MAX);
+				       "argument %u is longer than %d bytes", i,
+				       SPEC_STR_MAX);
 	if (s->args[0][0] == 0)
 		return why_set(why, cap, ERR_INVAL,
 			       "command name (argument 0) is empty");
@@ -640,8 +639,8 @@ spec_validate(const struct spec *s, char *why, size_t cap)
 	for (uint32_t i = 0; i < s->ncons; i++) {
 		char text[SPEC_CONSTRAINT_TEXT_MAX + 1];
 		struct spec_constraint c;
-		size_t n = spec_constraint_format(&s->cons[i], text,
-						  sizeof(text));
+		size_t n =
+			spec_constraint_format(&s->cons[i], text, sizeof(text));
 
 		if (n >= sizeof(text))
 			return why_set(why, cap, ERR_TOOBIG,
@@ -717,8 +716,8 @@ spec_write(const struct spec *s, struct codec_writer *w)
 	codec_write_uint(w, K_CONS);
 	codec_write_array(w, s->ncons);
 	for (uint32_t i = 0; i < s->ncons; i++) {
-		size_t n = spec_constraint_format(&s->cons[i], text,
-						  sizeof(text));
+		size_t n =
+			spec_constraint_format(&s->cons[i], text, sizeof(text));
 
 		codec_write_str(w, text, n < sizeof(text) ? n : 0);
 	}
@@ -757,8 +756,8 @@ spec_encode(const struct spec *s, struct buf *b)
 /* Read a string array into a new vector of owned strings. Every string is
  * checked for length and NUL bytes before anything is kept. */
 static int
-read_strv(struct codec_reader *r, uint32_t max, const char *what,
-	  char ***out, uint32_t *nout, char *why, size_t cap)
+read_strv(struct codec_reader *r, uint32_t max, const char *what, char ***out,
+	  uint32_t *nout, char *why, size_t cap)
 {
 	uint32_t n;
 	char **v;
@@ -824,10 +823,9 @@ read_submap(struct codec_reader *r, uint32_t *vals, unsigned nkeys,
 			return why_set(why, cap, r->err, "%s: bad key", what);
 		if (k >= 1 && k <= nkeys) {
 			if (seen & (1u << k))
-				return why_set(why, cap,
-					       codec_fail(r, ERR_DECODE),
-					       "%s: key %u twice", what,
-					       (unsigned)k);
+				return why_set(
+					why, cap, codec_fail(r, ERR_DECODE),
+					"%s: key %u twice", what, (unsigned)k);
 			seen |= 1u << k;
 			if (read_u32(r, &vals[k - 1]))
 				return why_set(why, cap, r->err,
@@ -835,8 +833,7 @@ read_submap(struct codec_reader *r, uint32_t *vals, unsigned nkeys,
 					       "unsigned integer",
 					       what, (unsigned)k);
 		} else if (codec_skip(r)) {
-			return why_set(why, cap, r->err, "%s: bad value",
-				       what);
+			return why_set(why, cap, r->err, "%s: bad value", what);
 		}
 	}
 	return 0;

@@ -60,19 +60,19 @@
 #include "core/buf.h"
 #include "core/codec.h"
 
-#define SPEC_NAME_MAX 63
-#define SPEC_ARGS_MAX 64
-#define SPEC_ENV_MAX 64
-#define SPEC_STR_MAX 4096
-#define SPEC_ENV_KEY_MAX 128
+#define SPEC_NAME_MAX	     63
+#define SPEC_ARGS_MAX	     64
+#define SPEC_ENV_MAX	     64
+#define SPEC_STR_MAX	     4096
+#define SPEC_ENV_KEY_MAX     128
 #define SPEC_CONSTRAINTS_MAX 16
-#define SPEC_TAG_KEY_MAX 32   /* = NODE_TAG_KEY_MAX */
-#define SPEC_TAG_VALUE_MAX 64 /* = NODE_TAG_VALUE_MAX */
-#define SPEC_REPLICAS_MAX 10000
-#define SPEC_DELAY_MAX_MS (3600u * 1000u)	/* 1 h */
-#define SPEC_WINDOW_MAX_MS (86400u * 1000u)	/* 24 h */
-#define SPEC_ATTEMPTS_MAX 1000000u
-#define SPEC_ENCODED_MAX 16384
+#define SPEC_TAG_KEY_MAX     32 /* = NODE_TAG_KEY_MAX */
+#define SPEC_TAG_VALUE_MAX   64 /* = NODE_TAG_VALUE_MAX */
+#define SPEC_REPLICAS_MAX    10000
+#define SPEC_DELAY_MAX_MS    (3600u * 1000u)  /* 1 h */
+#define SPEC_WINDOW_MAX_MS   (86400u * 1000u) /* 24 h */
+#define SPEC_ATTEMPTS_MAX    1000000u
+#define SPEC_ENCODED_MAX     16384
 /* Longest text form of one constraint: "node." KEY "!=" VALUE. */
 #define SPEC_CONSTRAINT_TEXT_MAX (5 + SPEC_TAG_KEY_MAX + 2 + SPEC_TAG_VALUE_MAX)
 
@@ -152,8 +152,8 @@ int spec_copy(struct spec *dst, const struct spec *src);
  * whole). 0, ERR_INVAL / ERR_TOOBIG / ERR_FULL with a reason, or
  * ERR_NOMEM. */
 int spec_set_name(struct spec *s, const char *name, char *why, size_t cap);
-int spec_set_args(struct spec *s, const char *const *argv, size_t n,
-		  char *why, size_t cap);
+int spec_set_args(struct spec *s, const char *const *argv, size_t n, char *why,
+		  size_t cap);
 int spec_add_env(struct spec *s, const char *kv, char *why, size_t cap);
 /* Parse and add a constraint in text form ("node.zone==east"). */
 int spec_add_constraint(struct spec *s, const char *text, char *why,
@@ -168,9 +168,8 @@ size_t spec_constraint_format(const struct spec_constraint *c, char *out,
 
 /* Whether a node (name and tags) satisfies one constraint / all of them.
  * A missing tag satisfies != and fails ==. */
-bool spec_constraint_match(const struct spec_constraint *c,
-			   const char *node, const struct spec_tag *tags,
-			   size_t ntags);
+bool spec_constraint_match(const struct spec_constraint *c, const char *node,
+			   const struct spec_tag *tags, size_t ntags);
 bool spec_match(const struct spec *s, const char *node,
 		const struct spec_tag *tags, size_t ntags);
 

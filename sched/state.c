@@ -54,8 +54,8 @@ enum { M_KIND = 0, M_FORMAT = 1, M_RECORDS = 2, M_CLOCK = 3 };
 /* Bytes a message envelope adds around its records. */
 #define ENV_OVERHEAD 10
 /* Most bytes a FRAG record adds around its chunk. */
-#define FRAG_OVERHEAD (16 + 2 + SPEC_NAME_MAX + 9 + 2 + SWIM_NAME_MAX + 5 + \
-		       5 + 5)
+#define FRAG_OVERHEAD                                                          \
+	(16 + 2 + SPEC_NAME_MAX + 9 + 2 + SWIM_NAME_MAX + 5 + 5 + 5)
 
 struct avail_rec {
 	struct istr *node;
@@ -109,7 +109,7 @@ struct state {
 	size_t qn, qbytes;
 
 	struct reasm reasm[STATE_REASM_MAX];
-	struct buf scratch;  /* one record being encoded */
+	struct buf scratch; /* one record being encoded */
 	struct state_stats stats;
 };
 
@@ -266,8 +266,8 @@ state_new(const struct state_config *cfg, struct intern *pool, int *err)
 	st->ttl_ms = cfg->tombstone_ttl_ms ? cfg->tombstone_ttl_ms
 					   : STATE_TOMBSTONE_TTL_DEFAULT_MS;
 	st->delta_max = cfg->delta_max ? cfg->delta_max : STATE_DELTA_DEFAULT;
-	st->outbox_max = cfg->outbox_max ? cfg->outbox_max
-					 : STATE_OUTBOX_DEFAULT;
+	st->outbox_max =
+		cfg->outbox_max ? cfg->outbox_max : STATE_OUTBOX_DEFAULT;
 	if (st->outbox_max < st->delta_max)
 		st->outbox_max = st->delta_max;
 	buf_init(&st->cur, st->delta_max);
@@ -680,8 +680,7 @@ outq_add_service(struct state *st, const struct state_service *sv,
 		codec_write_uint(&w, 3);
 		codec_write_uint(&w, sv->version);
 		codec_write_uint(&w, 4);
-		codec_write_str(&w, istr_str(sv->origin),
-				istr_len(sv->origin));
+		codec_write_str(&w, istr_str(sv->origin), istr_len(sv->origin));
 		codec_write_uint(&w, 5);
 		codec_write_uint(&w, rec->len);
 		codec_write_uint(&w, 6);
@@ -1081,8 +1080,8 @@ merge_avail(struct state *st, const struct rec *x, bool rebroadcast)
 			goto out_full;
 		if (st->navail == st->avail_cap) {
 			size_t cap = st->avail_cap ? st->avail_cap * 2 : 16;
-			struct avail_rec *v = realloc(st->avail,
-						      cap * sizeof(*v));
+			struct avail_rec *v =
+				realloc(st->avail, cap * sizeof(*v));
 
 			if (!v)
 				goto out_full;
@@ -1227,10 +1226,10 @@ reports_sort(struct state_slot *sl)
 			struct state_report *b = &sl->rep[j];
 			struct state_report t;
 
-			if (!b->node || (a->node &&
-					 rank_cmp(b->inc, b->version,
-						  istr_str(b->node),
-						  istr_len(b->node), a) <= 0))
+			if (!b->node ||
+			    (a->node &&
+			     rank_cmp(b->inc, b->version, istr_str(b->node),
+				      istr_len(b->node), a) <= 0))
 				break;
 			t = *a;
 			*a = *b;
@@ -1307,8 +1306,7 @@ merge_claim(struct state *st, const struct rec *x, bool rebroadcast)
 
 	memcpy(name, x->name, x->name_len);
 	name[x->name_len] = 0;
-	if (!elect_claim_beats(x->term, name, st->claim_term,
-			       st->claim_name)) {
+	if (!elect_claim_beats(x->term, name, st->claim_term, st->claim_name)) {
 		st->stats.records_stale++;
 		return 0;
 	}
@@ -1320,8 +1318,8 @@ merge_claim(struct state *st, const struct rec *x, bool rebroadcast)
 	return STATE_CH_CLAIM;
 }
 
-static int merge_frag(struct state *st, uint64_t now_ms,
-		      const struct rec *x, bool rebroadcast);
+static int merge_frag(struct state *st, uint64_t now_ms, const struct rec *x,
+		      bool rebroadcast);
 
 /* Second pass: merge a record that passed the first. */
 static int
@@ -1536,15 +1534,13 @@ out_bad:
 }
 
 int
-state_merge_delta(struct state *st, uint64_t now_ms, const uint8_t *p,
-		  size_t n)
+state_merge_delta(struct state *st, uint64_t now_ms, const uint8_t *p, size_t n)
 {
 	return merge_msg(st, now_ms, p, n, false);
 }
 
 int
-state_merge_full(struct state *st, uint64_t now_ms, const uint8_t *p,
-		 size_t n)
+state_merge_full(struct state *st, uint64_t now_ms, const uint8_t *p, size_t n)
 {
 	return merge_msg(st, now_ms, p, n, true);
 }
@@ -1666,8 +1662,8 @@ write_local_service(struct state *st, uint64_t now_ms, const char *name,
 }
 
 int
-state_service_create(struct state *st, uint64_t now_ms,
-		     const struct spec *spec, char *why, size_t cap)
+state_service_create(struct state *st, uint64_t now_ms, const struct spec *spec,
+		     char *why, size_t cap)
 {
 	struct state_service *sv;
 	uint64_t inc = 0;
@@ -1692,8 +1688,8 @@ state_service_create(struct state *st, uint64_t now_ms,
 }
 
 int
-state_service_update(struct state *st, uint64_t now_ms,
-		     const struct spec *spec, char *why, size_t cap)
+state_service_update(struct state *st, uint64_t now_ms, const struct spec *spec,
+		     char *why, size_t cap)
 {
 	struct state_service *sv;
 	int rc = spec_validate(spec, why, cap);
@@ -1773,8 +1769,7 @@ state_node_set_avail(struct state *st, uint64_t now_ms, const char *node,
 }
 
 int
-state_task_report(struct state *st, uint64_t now_ms,
-		  const struct state_task *t)
+state_task_report(struct state *st, uint64_t now_ms, const struct state_task *t)
 {
 	struct state_service *sv;
 	struct rec x;
@@ -1829,8 +1824,8 @@ state_slot_set(struct state *st, uint64_t now_ms, uint64_t term,
 			return ERR_INVAL;
 	}
 	sl = slot_search(sv, slot, &at);
-	if (sl && sl->term && (sl->inc > sv->inc ||
-			       (sl->inc == sv->inc && sl->term > term)))
+	if (sl && sl->term &&
+	    (sl->inc > sv->inc || (sl->inc == sv->inc && sl->term > term)))
 		return ERR_STALE;
 	x.type = REC_SLOT;
 	x.name = sv->name;
@@ -1926,8 +1921,8 @@ const struct state_service *
 state_service_find(const struct state *st, const char *name)
 {
 	bool found;
-	size_t i = svc_search(st, name, strnlen(name, SPEC_NAME_MAX + 1),
-			      &found);
+	size_t i =
+		svc_search(st, name, strnlen(name, SPEC_NAME_MAX + 1), &found);
 
 	return found ? st->svcs[i] : NULL;
 }

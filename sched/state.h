@@ -104,18 +104,18 @@
 #define STATE_FORMAT 1
 /* Key 0 of every message: the node's application-message kind (node.c
  * routes broadcasts by it; 1 is a keyring operation). */
-#define STATE_MSG_KIND 2
-#define STATE_SERVICES_MAX 1024
-#define STATE_SLOTS_MAX 65536
-#define STATE_SLOTS_TOTAL_MAX (1u << 20)
-#define STATE_NODES_MAX 65536
-#define STATE_REPORTS_PER_SLOT 2
-#define STATE_TASK_MSG_MAX 128
-#define STATE_REASM_MAX 8
-#define STATE_REASM_TIMEOUT_MS 60000
-#define STATE_DELTA_MIN 512
-#define STATE_DELTA_DEFAULT 1100
-#define STATE_OUTBOX_DEFAULT (256u * 1024)
+#define STATE_MSG_KIND		       2
+#define STATE_SERVICES_MAX	       1024
+#define STATE_SLOTS_MAX		       65536
+#define STATE_SLOTS_TOTAL_MAX	       (1u << 20)
+#define STATE_NODES_MAX		       65536
+#define STATE_REPORTS_PER_SLOT	       2
+#define STATE_TASK_MSG_MAX	       128
+#define STATE_REASM_MAX		       8
+#define STATE_REASM_TIMEOUT_MS	       60000
+#define STATE_DELTA_MIN		       512
+#define STATE_DELTA_DEFAULT	       1100
+#define STATE_OUTBOX_DEFAULT	       (256u * 1024)
 #define STATE_TOMBSTONE_TTL_DEFAULT_MS (24ull * 3600 * 1000)
 /* Largest encoded SERVICE record: the spec plus its header. */
 #define STATE_RECORD_MAX (SPEC_ENCODED_MAX + 256)
@@ -179,8 +179,8 @@ struct state_slot {
 
 struct state_service {
 	char name[SPEC_NAME_MAX + 1];
-	bool has_rec;  /* false: known only through slot/task records */
-	bool removed;  /* a tombstone */
+	bool has_rec; /* false: known only through slot/task records */
+	bool removed; /* a tombstone */
 	uint64_t version;
 	struct istr *origin;
 	uint64_t inc;	  /* incarnation (see above) */
@@ -291,8 +291,7 @@ void state_forget_node(struct state *st, const char *node);
 
 size_t state_service_count(const struct state *st);
 /* Entry i in name order (live, tombstones and placeholders). */
-const struct state_service *state_service_at(const struct state *st,
-					     size_t i);
+const struct state_service *state_service_at(const struct state *st, size_t i);
 const struct state_service *state_service_find(const struct state *st,
 					       const char *name);
 

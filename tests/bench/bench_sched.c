@@ -36,7 +36,7 @@
 
 #define NODES 1000
 #define TOTAL 100000
-#define RUNS 5
+#define RUNS  5
 
 struct shape {
 	const char *name;
@@ -482,8 +482,8 @@ main(int argc, char **argv)
 	const char *json = NULL;
 	int quick = 0;
 	size_t nres = 0;
-	struct result res[sizeof(SHAPES) / sizeof(SHAPES[0]) *
-			  sizeof(ALGOS) / sizeof(ALGOS[0])];
+	struct result res[sizeof(SHAPES) / sizeof(SHAPES[0]) * sizeof(ALGOS) /
+			  sizeof(ALGOS[0])];
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
@@ -555,8 +555,9 @@ main(int argc, char **argv)
 			perror(json);
 			return 1;
 		}
-		fprintf(out, "{\"nodes\": %d, \"slots\": %d, "
-			     "\"results\": [",
+		fprintf(out,
+			"{\"nodes\": %d, \"slots\": %d, "
+			"\"results\": [",
 			NODES, TOTAL);
 		for (size_t i = 0; i < nres; i++) {
 			const struct result *r = &res[i];
@@ -582,11 +583,11 @@ main(int argc, char **argv)
 				r->place_per_s, r->place_ms, r->svc_peak,
 				r->overall_peak, r->overall_min,
 				r->raw_svc_peak, r->raw_overall_peak,
-				(unsigned long long)r->relaxed,
-				r->settle_moves, r->death_moved, r->death_min,
-				r->death_ms, r->join_moved, r->join_ideal,
-				r->join_new_load, r->join_rounds, r->join_ms,
-				r->idle_ms, r->delta_bytes, r->deltas);
+				(unsigned long long)r->relaxed, r->settle_moves,
+				r->death_moved, r->death_min, r->death_ms,
+				r->join_moved, r->join_ideal, r->join_new_load,
+				r->join_rounds, r->join_ms, r->idle_ms,
+				r->delta_bytes, r->deltas);
 		}
 		fprintf(out, "\n]}\n");
 		fclose(out);

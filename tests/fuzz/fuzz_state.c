@@ -39,8 +39,10 @@ replica(struct intern *pool, const char *self, int prefill)
 	struct state *st;
 	struct spec s;
 	const char *argv[] = {"/bin/true"};
-	struct state_task t = {.service = "web", .slot = 1,
-			       .state = TASK_RUNNING, .msg = "ok"};
+	struct state_task t = {.service = "web",
+			       .slot = 1,
+			       .state = TASK_RUNNING,
+			       .msg = "ok"};
 	struct buf b;
 	int err;
 

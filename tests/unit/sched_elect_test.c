@@ -102,8 +102,7 @@ cluster_init(struct cluster *c, int n)
 	memset(c, 0, sizeof(*c));
 	c->n = n;
 	for (int i = 0; i < n; i++) {
-		snprintf(c->names[i], sizeof(c->names[i]), "node-%c",
-			 'a' + i);
+		snprintf(c->names[i], sizeof(c->names[i]), "node-%c", 'a' + i);
 		c->eligible[i] = true;
 		elect_init(&c->e[i], c->names[i], true, CLAIM_DELAY);
 	}
@@ -153,8 +152,7 @@ settle(struct cluster *c)
 
 				if (i == j || !running(c, i) ||
 				    !running(c, j) ||
-				    c->group[i] != c->group[j] ||
-				    !c->e[i].term)
+				    c->group[i] != c->group[j] || !c->e[i].term)
 					continue;
 				if (elect_recv_claim(&c->e[j], &w, c->now,
 						     c->e[i].term,
@@ -179,8 +177,8 @@ best_of(const struct cluster *c, int group)
 
 	for (int i = 0; i < c->n; i++)
 		if (running(c, i) && c->eligible[i] && c->group[i] == group &&
-		    (best < 0 || elect_rank_better(c->names[i],
-						   c->names[best])))
+		    (best < 0 ||
+		     elect_rank_better(c->names[i], c->names[best])))
 			best = i;
 	return best;
 }
@@ -204,8 +202,7 @@ check(const struct cluster *c, int group, unsigned long long seed)
 	int leader = -1, seen = 0;
 
 	for (int i = 0; i < c->n; i++)
-		seen += running(c, i) && c->eligible[i] &&
-			c->group[i] == group;
+		seen += running(c, i) && c->eligible[i] && c->group[i] == group;
 	for (int i = 0; i < c->n; i++) {
 		if (!running(c, i) || c->group[i] != group)
 			continue;
@@ -226,8 +223,7 @@ check(const struct cluster *c, int group, unsigned long long seed)
 		for (int i = 0; i < c->n; i++)
 			if (running(c, i) && c->group[i] == group &&
 			    (!elect_manager(&c->e[i]) ||
-			     strcmp(elect_manager(&c->e[i]),
-				    c->names[leader])))
+			     strcmp(elect_manager(&c->e[i]), c->names[leader])))
 				fail_msg("seed %llu: %s does not follow %s",
 					 seed, c->names[i], c->names[leader]);
 	} else if (leader >= 0) {

@@ -85,8 +85,7 @@ add_service(struct world *w, const char *name, uint32_t replicas)
 	spec_init(&w->specs[s]);
 	assert_int_equal(spec_set_name(&w->specs[s], name, why, sizeof(why)),
 			 0);
-	assert_int_equal(spec_set_args(&w->specs[s], argv, 1, why,
-				       sizeof(why)),
+	assert_int_equal(spec_set_args(&w->specs[s], argv, 1, why, sizeof(why)),
 			 0);
 	w->specs[s].replicas = replicas;
 	w->svcs[s].spec = &w->specs[s];
@@ -164,15 +163,15 @@ check_caps(struct place *p, const struct world *w, bool caps,
 
 		for (size_t n = 0; n < w->nn; n++)
 			e += w->nodes[n].state == PLACE_UP &&
-			     spec_match(sp, w->nodes[n].name,
-					w->nodes[n].tags, w->nodes[n].ntags);
+			     spec_match(sp, w->nodes[n].name, w->nodes[n].tags,
+					w->nodes[n].ntags);
 		for (uint32_t i = 0; i < w->svcs[s].nslots; i++) {
 			uint32_t n = w->svcs[s].slots[i];
 
 			if (n == PLACE_NONE)
 				continue;
-			if (!spec_match(sp, w->nodes[n].name,
-					w->nodes[n].tags, w->nodes[n].ntags))
+			if (!spec_match(sp, w->nodes[n].name, w->nodes[n].tags,
+					w->nodes[n].ntags))
 				fail_msg("seed %llu: %s slot %u on %s breaks "
 					 "a constraint",
 					 seed, sp->name, i, w->nodes[n].name);
@@ -551,9 +550,8 @@ test_constraints_and_max_per_node(void **state)
 	(void)state;
 	assert_int_equal(place_init(&p, NULL), 0);
 	add_service(w, "east", 7);
-	assert_int_equal(spec_add_constraint(&w->specs[0], "node.zone==z0",
-					     NULL, 0),
-			 0);
+	assert_int_equal(
+		spec_add_constraint(&w->specs[0], "node.zone==z0", NULL, 0), 0);
 	w->specs[0].max_per_node = 2;
 	settle(&p, w);
 	/* 3 nodes in z0, at most 2 each: 6 placed, 1 unplaced. */
@@ -565,21 +563,19 @@ test_constraints_and_max_per_node(void **state)
 	assert_int_equal(count_on(w, 0, 3), 0);
 	for (size_t i = 0; i < w->nout; i++)
 		if (w->out[i].from == 3)
-			assert_int_equal(w->out[i].why,
-					 PLACE_WHY_CONSTRAINT);
+			assert_int_equal(w->out[i].why, PLACE_WHY_CONSTRAINT);
 	check_caps(&p, w, false, 0);
 	/* Lowering max_per_node moves the excess, highest slots first. */
 	w->specs[0].max_per_node = 1;
 	assert_int_equal(run(&p, w, 0), 0);
 	for (size_t i = 0; i < w->nout; i++)
 		if (w->out[i].from != PLACE_NONE)
-			assert_int_equal(w->out[i].why,
-					 PLACE_WHY_MAX_PER_NODE);
+			assert_int_equal(w->out[i].why, PLACE_WHY_MAX_PER_NODE);
 	check_caps(&p, w, false, 0);
 	/* No node matches at all: everything is unplaced, nothing breaks. */
-	assert_int_equal(spec_add_constraint(&w->specs[0], "node.name==nope",
-					     NULL, 0),
-			 0);
+	assert_int_equal(
+		spec_add_constraint(&w->specs[0], "node.name==nope", NULL, 0),
+		0);
 	assert_int_equal(run(&p, w, 0), 0);
 	assert_int_equal(w->svcs[0].unplaced, 7);
 	place_destroy(&p);
@@ -597,9 +593,8 @@ test_global_mode(void **state)
 	assert_int_equal(place_init(&p, NULL), 0);
 	s = add_service(w, "agent", 0);
 	w->specs[s].mode = SPEC_GLOBAL;
-	assert_int_equal(spec_add_constraint(&w->specs[s], "node.zone==z1",
-					     NULL, 0),
-			 0);
+	assert_int_equal(
+		spec_add_constraint(&w->specs[s], "node.zone==z1", NULL, 0), 0);
 	w->nodes[5].state = PLACE_DOWN;
 	settle(&p, w);
 	for (uint32_t n = 0; n < 8; n++)
@@ -656,8 +651,7 @@ test_randomized(void **state)
 			size_t k;
 
 			snprintf(name, sizeof(name), "svc%u", s % 100);
-			k = add_service(w, name,
-					(uint32_t)rng_below(&r, 300));
+			k = add_service(w, name, (uint32_t)rng_below(&r, 300));
 			if (constrained && rng_below(&r, 2))
 				spec_add_constraint(&w->specs[k],
 						    rng_below(&r, 2)
@@ -684,8 +678,7 @@ test_randomized(void **state)
 				size_t n = rng_below(&r, nn);
 
 				w->nodes[n].state =
-					(enum place_node_state)rng_below(&r,
-									 5);
+					(enum place_node_state)rng_below(&r, 5);
 			}
 			if (rng_below(&r, 3) == 0)
 				w->specs[rng_below(&r, w->ns)].replicas =

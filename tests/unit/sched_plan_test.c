@@ -53,10 +53,9 @@ gossip(struct cluster *c)
 				more = true;
 				for (int j = 0; j < NN; j++)
 					if (j != i)
-						state_merge_delta(c->st[j],
-								  c->now,
-								  b.data,
-								  b.len);
+						state_merge_delta(
+							c->st[j], c->now,
+							b.data, b.len);
 			}
 	}
 	buf_release(&b);
@@ -144,9 +143,8 @@ report_all(struct cluster *c, bool take_new)
 					       : 1,
 			};
 
-			assert_int_equal(state_task_report(c->st[i], c->now,
-							   &r),
-					 0);
+			assert_int_equal(
+				state_task_report(c->st[i], c->now, &r), 0);
 		}
 	}
 	gossip(c);
@@ -187,9 +185,8 @@ test_round_places_everything(void **state)
 		spec_set_args(&s, argv, 1, NULL, 0);
 		s.mode = SPEC_GLOBAL;
 		s.replicas = 0;
-		assert_int_equal(state_service_create(c->st[0], c->now, &s,
-						      NULL, 0),
-				 0);
+		assert_int_equal(
+			state_service_create(c->st[0], c->now, &s, NULL, 0), 0);
 		spec_destroy(&s);
 	}
 	assert_int_equal(run_round(c), 5);
@@ -221,9 +218,9 @@ test_death_drain_and_forgotten(void **state)
 	assert_int_equal(run_round(c), 0);
 	/* Drain another (any node may ask). */
 	held = share(c, 3);
-	assert_int_equal(state_node_set_avail(c->st[4], c->now, "node-d",
-					      STATE_DRAIN),
-			 0);
+	assert_int_equal(
+		state_node_set_avail(c->st[4], c->now, "node-d", STATE_DRAIN),
+		0);
 	gossip(c);
 	assert_int_equal(run_round(c), (int)held);
 	assert_int_equal(share(c, 3), 0);
@@ -284,9 +281,8 @@ test_rolling_update(void **state)
 	sv = state_service_find(c->st[0], "web");
 	d0 = spec_task_digest(&sv->spec);
 	/* A scale restarts nothing. */
-	assert_int_equal(state_service_scale(c->st[1], c->now, "web", 6, NULL,
-					     0),
-			 0);
+	assert_int_equal(
+		state_service_scale(c->st[1], c->now, "web", 6, NULL, 0), 0);
 	spec_init(&s);
 	spec_copy(&s, &sv->spec);
 	s.replicas = 7;
@@ -348,9 +344,9 @@ test_older_term_is_stale(void **state)
 	/* A deposed manager of term 4 wants to move node-b's slot. */
 	c->term = 4;
 	c->m[1].state = SWIM_DEAD;
-	assert_int_equal(plan_run(c->pl, c->st[0], c->now, c->term, c->m,
-				  c->nm),
-			 ERR_STALE);
+	assert_int_equal(
+		plan_run(c->pl, c->st[0], c->now, c->term, c->m, c->nm),
+		ERR_STALE);
 	assert_int_equal(state_max_term(c->st[0]), 5);
 	cluster_free(c);
 }

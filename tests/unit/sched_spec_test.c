@@ -33,15 +33,13 @@ make_spec(struct spec *s)
 	assert_int_equal(spec_set_name(s, "web-1.api_x", why, sizeof(why)), 0);
 	assert_int_equal(spec_set_args(s, argv, 4, why, sizeof(why)), 0);
 	assert_int_equal(spec_add_env(s, "PORT=8080", why, sizeof(why)), 0);
-	assert_int_equal(spec_add_env(s, "GREETING=hello world=1", why,
-				      sizeof(why)),
-			 0);
-	assert_int_equal(spec_add_constraint(s, "node.zone==east", why,
-					     sizeof(why)),
-			 0);
-	assert_int_equal(spec_add_constraint(s, " node.name != db-1 ", why,
-					     sizeof(why)),
-			 0);
+	assert_int_equal(
+		spec_add_env(s, "GREETING=hello world=1", why, sizeof(why)), 0);
+	assert_int_equal(
+		spec_add_constraint(s, "node.zone==east", why, sizeof(why)), 0);
+	assert_int_equal(
+		spec_add_constraint(s, " node.name != db-1 ", why, sizeof(why)),
+		0);
 	s->replicas = 5;
 	s->max_per_node = 2;
 	s->restart.cond = SPEC_RESTART_ON_FAILURE;
@@ -166,13 +164,12 @@ test_refusals(void **state)
 	assert_int_equal(spec_set_args(&s, argv, 0, why, sizeof(why)),
 			 ERR_INVAL);
 	assert_non_null(strstr(why, "command is empty"));
-	assert_int_equal(spec_set_args(&s, argv, SPEC_ARGS_MAX + 1, why,
-				       sizeof(why)),
-			 ERR_TOOBIG);
+	assert_int_equal(
+		spec_set_args(&s, argv, SPEC_ARGS_MAX + 1, why, sizeof(why)),
+		ERR_TOOBIG);
 	assert_non_null(strstr(why, "the limit is 64"));
-	assert_int_equal(spec_set_args(&s, argv, SPEC_ARGS_MAX, why,
-				       sizeof(why)),
-			 0);
+	assert_int_equal(
+		spec_set_args(&s, argv, SPEC_ARGS_MAX, why, sizeof(why)), 0);
 	argv[0] = "";
 	assert_int_equal(spec_set_args(&s, argv, 1, why, sizeof(why)),
 			 ERR_INVAL);
@@ -183,8 +180,7 @@ test_refusals(void **state)
 	assert_non_null(strstr(why, "4096 bytes"));
 
 	/* env */
-	assert_int_equal(spec_add_env(&s, "1X=1", why, sizeof(why)),
-			 ERR_INVAL);
+	assert_int_equal(spec_add_env(&s, "1X=1", why, sizeof(why)), ERR_INVAL);
 	assert_non_null(strstr(why, "[A-Za-z_][A-Za-z0-9_]*"));
 	assert_int_equal(spec_add_env(&s, "NOEQUALS", why, sizeof(why)),
 			 ERR_INVAL);
@@ -212,27 +208,26 @@ test_refusals(void **state)
 
 	/* constraints */
 	make_spec(&s);
-	assert_int_equal(spec_add_constraint(&s, "zone==east", why,
-					     sizeof(why)),
-			 ERR_INVAL);
+	assert_int_equal(
+		spec_add_constraint(&s, "zone==east", why, sizeof(why)),
+		ERR_INVAL);
 	assert_non_null(strstr(why, "node.name or node.TAG"));
-	assert_int_equal(spec_add_constraint(&s, "node.zone=east", why,
-					     sizeof(why)),
-			 ERR_INVAL);
+	assert_int_equal(
+		spec_add_constraint(&s, "node.zone=east", why, sizeof(why)),
+		ERR_INVAL);
 	assert_non_null(strstr(why, "no == or !="));
-	assert_int_equal(spec_add_constraint(&s, "node.zo ne==east", why,
-					     sizeof(why)),
-			 ERR_INVAL);
-	assert_int_equal(spec_add_constraint(&s, "node.zone==a,b", why,
-					     sizeof(why)),
-			 ERR_INVAL);
+	assert_int_equal(
+		spec_add_constraint(&s, "node.zo ne==east", why, sizeof(why)),
+		ERR_INVAL);
+	assert_int_equal(
+		spec_add_constraint(&s, "node.zone==a,b", why, sizeof(why)),
+		ERR_INVAL);
 	assert_non_null(strstr(why, "printable"));
 	for (int i = (int)s.ncons; i < SPEC_CONSTRAINTS_MAX; i++)
-		assert_int_equal(spec_add_constraint(&s, "node.a!=b", why,
-						     sizeof(why)),
-				 0);
-	assert_int_equal(spec_add_constraint(&s, "node.a!=b", why,
-					     sizeof(why)),
+		assert_int_equal(
+			spec_add_constraint(&s, "node.a!=b", why, sizeof(why)),
+			0);
+	assert_int_equal(spec_add_constraint(&s, "node.a!=b", why, sizeof(why)),
 			 ERR_FULL);
 	spec_destroy(&s);
 
@@ -317,9 +312,9 @@ test_constraint_match(void **state)
 	spec_constraint_format(&c, text, sizeof(text));
 	assert_string_equal(text, "node.name==n1");
 	/* An empty value is a value. */
-	assert_int_equal(spec_constraint_parse(&c, "node.zone==", 11, why,
-					       sizeof(why)),
-			 0);
+	assert_int_equal(
+		spec_constraint_parse(&c, "node.zone==", 11, why, sizeof(why)),
+		0);
 	assert_false(spec_constraint_match(&c, "n1", tags, 2));
 }
 
@@ -339,9 +334,8 @@ test_decode_strict(void **state)
 
 	/* Every proper prefix is refused. */
 	for (size_t n = 0; n < b.len; n++)
-		assert_int_not_equal(spec_decode(&t, b.data, n, why,
-						 sizeof(why)),
-				     0);
+		assert_int_not_equal(
+			spec_decode(&t, b.data, n, why, sizeof(why)), 0);
 	/* Trailing bytes are refused. */
 	assert_int_equal(buf_append_byte(&b, 0xc0), 0);
 	assert_int_not_equal(spec_decode(&t, b.data, b.len, why, sizeof(why)),
@@ -434,9 +428,8 @@ test_decode_strict(void **state)
 			b.data[i] ^= (uint8_t)(1u << bit);
 			if (!spec_decode(&t, b.data, b.len - 1, why,
 					 sizeof(why)))
-				assert_int_equal(spec_validate(&t, why,
-							       sizeof(why)),
-						 0);
+				assert_int_equal(
+					spec_validate(&t, why, sizeof(why)), 0);
 			b.data[i] ^= (uint8_t)(1u << bit);
 		}
 

@@ -37,7 +37,7 @@ struct msgs {
 	struct {
 		uint8_t *p;
 		size_t n;
-	} *v;
+	} * v;
 	size_t n, cap;
 };
 
@@ -130,9 +130,8 @@ test_local_ops(void **state)
 	assert_string_equal(istr_str(sv->origin), "node-a");
 	v1 = sv->version;
 	/* Versions move on even when the clock does not. */
-	assert_int_equal(state_service_scale(st, 1000, "web", 5, why,
-					     sizeof(why)),
-			 0);
+	assert_int_equal(
+		state_service_scale(st, 1000, "web", 5, why, sizeof(why)), 0);
 	sv = state_service_find(st, "web");
 	assert_int_equal(sv->spec.replicas, 5);
 	assert_true(sv->version > v1);
@@ -147,18 +146,18 @@ test_local_ops(void **state)
 	assert_int_equal(state_service_update(st, 1003, &s, why, sizeof(why)),
 			 ERR_RANGE);
 	assert_non_null(strstr(why, "replicas 20000"));
-	assert_int_equal(state_service_scale(st, 1003, "nope", 1, why,
-					     sizeof(why)),
-			 ERR_NOENT);
+	assert_int_equal(
+		state_service_scale(st, 1003, "nope", 1, why, sizeof(why)),
+		ERR_NOENT);
 	assert_string_equal(why, "no service \"nope\"");
 	spec_destroy(&s);
 	spec_for(&s, "agent", 0);
 	s.mode = SPEC_GLOBAL;
 	assert_int_equal(state_service_create(st, 1004, &s, why, sizeof(why)),
 			 0);
-	assert_int_equal(state_service_scale(st, 1005, "agent", 3, why,
-					     sizeof(why)),
-			 ERR_INVAL);
+	assert_int_equal(
+		state_service_scale(st, 1005, "agent", 3, why, sizeof(why)),
+		ERR_INVAL);
 	assert_non_null(strstr(why, "global"));
 	/* Remove, then re-create: a new incarnation. */
 	assert_int_equal(state_service_remove(st, 1006, "web"), 0);
@@ -215,8 +214,7 @@ test_delta_and_full(void **state)
 	assert_int_equal(state_slot_set(a, 11, 1, "web", 0, "node-b", 0), 0);
 	assert_int_equal(state_slot_set(a, 11, 1, "web", 1, "node-a", 0), 0);
 	assert_int_equal(state_task_report(a, 12, &t), 0);
-	assert_int_equal(state_node_set_avail(a, 13, "node-c", STATE_PAUSE),
-			 0);
+	assert_int_equal(state_node_set_avail(a, 13, "node-c", STATE_PAUSE), 0);
 	assert_int_equal(state_set_claim(a, 1, "node-a"), 0);
 	assert_true(drain(a, &m) >= 1);
 	for (size_t i = 0; i < m.n; i++)
@@ -225,12 +223,12 @@ test_delta_and_full(void **state)
 	sv = state_service_find(b, "web");
 	assert_string_equal(state_slot_node(sv, state_slot_find(sv, 0)),
 			    "node-b");
-	assert_string_equal(state_slot_report(sv, state_slot_find(sv, 1), 0)
-				    ->msg->data,
-			    "restarted");
-	assert_int_equal(state_slot_report(sv, state_slot_find(sv, 1), 0)
-				 ->exit_code,
-			 -9);
+	assert_string_equal(
+		state_slot_report(sv, state_slot_find(sv, 1), 0)->msg->data,
+		"restarted");
+	assert_int_equal(
+		state_slot_report(sv, state_slot_find(sv, 1), 0)->exit_code,
+		-9);
 	assert_int_equal(state_node_avail(b, "node-c"), STATE_PAUSE);
 	/* b re-broadcasts what was new to it; merging again is a no-op. */
 	assert_true(drain(b, NULL) >= 1);
@@ -276,8 +274,8 @@ random_op(struct rng *r, struct state *st, const char *self, uint64_t now)
 	case 1:
 		spec_for(&s, name, (uint32_t)rng_below(r, 8));
 		if (rng_below(r, 2))
-			spec_add_env(&s, rng_below(r, 2) ? "A=1" : "A=2",
-				     NULL, 0);
+			spec_add_env(&s, rng_below(r, 2) ? "A=1" : "A=2", NULL,
+				     0);
 		if (state_service_live(sv))
 			state_service_update(st, now, &s, NULL, 0);
 		else
@@ -315,7 +313,8 @@ random_op(struct rng *r, struct state *st, const char *self, uint64_t now)
 		break;
 	case 7:
 		state_set_claim(st, 1 + rng_below(r, 3),
-				rng_below(r, 2) ? self : NODES[rng_below(r, 4)]);
+				rng_below(r, 2) ? self
+						: NODES[rng_below(r, 4)]);
 		break;
 	}
 }
@@ -354,8 +353,7 @@ test_merge_commutative_idempotent(void **state)
 				int j = (int)rng_below(&r, 3);
 
 				for (size_t k = before; k < all.n; k++)
-					state_merge_delta(w[j], now,
-							  all.v[k].p,
+					state_merge_delta(w[j], now, all.v[k].p,
 							  all.v[k].n);
 				drain(w[j], &all);
 			}
@@ -483,8 +481,8 @@ test_damage_changes_nothing(void **state)
 	struct buf full;
 	struct rng r;
 	uint64_t before;
-	struct state_task t = {.service = "web", .slot = 0,
-			       .state = TASK_FAILED, .msg = "x"};
+	struct state_task t = {
+		.service = "web", .slot = 0, .state = TASK_FAILED, .msg = "x"};
 
 	(void)state;
 	intern_init(&pool);
@@ -519,8 +517,8 @@ test_damage_changes_nothing(void **state)
 			else
 				for (int f = 0; f < 1 + trial % 3; f++)
 					p[rng_below(&r, n)] ^=
-						(uint8_t)(1 + rng_below(&r,
-									255));
+						(uint8_t)(1 +
+							  rng_below(&r, 255));
 			before = state_digest(b);
 			rc = k + 1 == m.n ? state_merge_full(b, 20, p, n)
 					  : state_merge_delta(b, 20, p, n);
@@ -626,12 +624,11 @@ test_slot_terms(void **state)
 		state_encode_full(a, &full);
 		state_merge_full(c, 500, full.data, full.len);
 		/* c, still the old manager, writes term 1 at a later time. */
-		assert_int_equal(state_slot_set(c, 900, 1, "web", 1, "node-c",
-						0),
-				 0);
-		assert_int_equal(state_slot_set(c, 900, 1, "web", 0, "node-c",
-						0),
-				 ERR_STALE);
+		assert_int_equal(
+			state_slot_set(c, 900, 1, "web", 1, "node-c", 0), 0);
+		assert_int_equal(
+			state_slot_set(c, 900, 1, "web", 0, "node-c", 0),
+			ERR_STALE);
 		drain(c, &t1);
 		for (size_t k = 0; k < t1.n; k++)
 			state_merge_delta(a, 1000, t1.v[k].p, t1.v[k].n);
@@ -674,11 +671,10 @@ test_reports_bounded(void **state)
 			state_merge_delta(w[i], 11, m.v[k].p, m.v[k].n);
 	/* Three nodes report slot 0 in turn (it moved twice). */
 	for (int i = 0; i < 3; i++) {
-		struct state_task t = {.service = "web", .slot = 0,
-				       .state = TASK_RUNNING};
+		struct state_task t = {
+			.service = "web", .slot = 0, .state = TASK_RUNNING};
 
-		assert_int_equal(state_task_report(w[i], 100 + (uint64_t)i,
-						   &t),
+		assert_int_equal(state_task_report(w[i], 100 + (uint64_t)i, &t),
 				 0);
 		drain(w[i], &m);
 	}
@@ -715,12 +711,12 @@ test_claims_and_bounds(void **state)
 
 	(void)state;
 	intern_init(&pool);
-	assert_null(state_new(&(struct state_config){.self = "bad name"},
-			      &pool, &err));
+	assert_null(state_new(&(struct state_config){.self = "bad name"}, &pool,
+			      &err));
 	assert_int_equal(err, ERR_INVAL);
-	assert_null(state_new(&(struct state_config){.self = "n",
-						     .delta_max = 100},
-			      &pool, &err));
+	assert_null(
+		state_new(&(struct state_config){.self = "n", .delta_max = 100},
+			  &pool, &err));
 	a = state_new(&cfg, &pool, &err);
 	assert_non_null(a);
 	assert_int_equal(state_claim(a, name), 0);
