@@ -253,6 +253,24 @@ crypto_seal(const struct keyring *kr, const void *label, size_t label_len,
 	    const uint8_t nonce[CRYPTO_NONCE_LEN], const void *pt, size_t pt_len,
 	    uint8_t *out, size_t out_cap, size_t *out_len)
 {
+	return crypto_seal_with(kr, 0, label, label_len, nonce, pt, pt_len,
+				out, out_cap, out_len);
+}
+
+uint32_t
+crypto_key_id_of(const uint8_t *in, size_t in_len)
+{
+	if (in_len < CRYPTO_OVERHEAD || in[0] != CRYPTO_VERSION || in[1] != 0)
+		return 0;
+	return get32(in + 2);
+}
+
+int
+crypto_seal_with(const struct keyring *kr, uint32_t key_id, const void *label,
+		 size_t label_len, const uint8_t nonce[CRYPTO_NONCE_LEN],
+		 const void *pt, size_t pt_len, uint8_t *out, size_t out_cap,
+		 size_t *out_len)
+{
 	uint8_t ad[CRYPTO_HDR_LEN + CRYPTO_LABEL_MAX];
 	unsigned long long clen = 0;
 	const struct crypto_key *k;
@@ -279,6 +297,12 @@ crypto_seal(const struct keyring *kr, const void *label, size_t label_len,
 	if (out_cap < CRYPTO_OVERHEAD || pt_len > out_cap - CRYPTO_OVERHEAD)
 		return ERR_TOOBIG;
 	k = &kr->keys[kr->primary];
+	for (unsigned i = 0; key_id && i < kr->n; i++) {
+		if (kr->keys[i].id == key_id) {
+			k = &kr->keys[i];
+			break;
+		}
+	}
 	out[0] = CRYPTO_VERSION;
 	out[1] = 0;
 	put32(out + 2, k->id);

@@ -125,6 +125,20 @@ int crypto_seal(const struct keyring *kr, const void *label, size_t label_len,
 		const uint8_t nonce[CRYPTO_NONCE_LEN], const void *pt,
 		size_t pt_len, uint8_t *out, size_t out_cap, size_t *out_len);
 
+/* Like crypto_seal, but with the key whose id is key_id when the keyring
+ * holds it (the primary otherwise, and for key_id 0). Replies are sealed
+ * with the key their request came in, so that a member that missed a key
+ * rotation still reads the answer that brings it the new keys. */
+int crypto_seal_with(const struct keyring *kr, uint32_t key_id,
+		     const void *label, size_t label_len,
+		     const uint8_t nonce[CRYPTO_NONCE_LEN], const void *pt,
+		     size_t pt_len, uint8_t *out, size_t out_cap,
+		     size_t *out_len);
+
+/* The key id in a sealed packet's header; 0 for an unencrypted or short
+ * packet. Reads only the header; says nothing about authenticity. */
+uint32_t crypto_key_id_of(const uint8_t *in, size_t in_len);
+
 /* Open a sealed packet into pt (pt_cap >= in_len is always enough). Returns
  * 0 and sets *pt_len, or: ERR_TRUNC (shorter than a header and tag),
  * ERR_VERSION, ERR_PLAIN (unencrypted packet but we have keys), ERR_NOKEY

@@ -118,6 +118,7 @@ struct relay {
 	uint64_t req_seq; /* the requester's seq */
 	uint64_t nack_at_ms;
 	struct addr req_addr;
+	uint32_t req_key; /* the key the ping-req came in */
 	bool want_nack;
 };
 
@@ -538,9 +539,11 @@ make_nonce(struct swim *s, uint8_t n[CRYPTO_NONCE_LEN])
 }
 
 /* Seal the plaintext in s->scratch into the outbox. */
+/* key_id: seal with that key (a reply goes out in the key its request
+ * came in); 0: the primary. */
 static int
 seal_out(struct swim *s, enum swim_out_kind kind, uint32_t stream_id,
-	 const struct addr *to)
+	 const struct addr *to, uint32_t key_id)
 {
 	uint8_t nonce[CRYPTO_NONCE_LEN];
 	size_t need = s->scratch.len + CRYPTO_OVERHEAD, len = 0;
@@ -559,8 +562,9 @@ seal_out(struct swim *s, enum swim_out_kind kind, uint32_t stream_id,
 		return rc;
 	}
 	make_nonce(s, nonce);
-	rc = crypto_seal(s->env.keyring, s->cfg.cluster, s->label_len, nonce,
-			 s->scratch.data, s->scratch.len, dst, need, &len);
+	rc = crypto_seal_with(s->env.keyring, key_id, s->cfg.cluster,
+			      s->label_len, nonce, s->scratch.data,
+			      s->scratch.len, dst, need, &len);
 	if (rc) {
 		buf_truncate(&s->outdata, off);
 		s->nout--;
@@ -695,8 +699,9 @@ announce(struct swim *s, uint32_t slot, struct istr *from)
  * broadcasts when `piggyback`. Returns the number of messages sent (0: no
  * datagram was made). */
 static unsigned
-send_dgram(struct swim *s, uint64_t now, const struct addr *to,
-	   const struct wire_msg *msgs, unsigned nmsgs, bool piggyback)
+send_dgram_key(struct swim *s, uint64_t now, const struct addr *to,
+	       const struct wire_msg *msgs, unsigned nmsgs, bool piggyback,
+	       uint32_t key_id)
 {
 	size_t budget = s->cfg.prof.udp_payload_max -
 			keyring_overhead(s->env.keyring);
@@ -720,12 +725,19 @@ send_dgram(struct swim *s, uint64_t now, const struct addr *to,
 	n = wire_dgram_end(&d);
 	if (n == 0)
 		return 0;
-	if (seal_out(s, SWIM_OUT_DGRAM, 0, to))
+	if (seal_out(s, SWIM_OUT_DGRAM, 0, to, key_id))
 		return 0;
 	s->st.dgrams_out++;
 	s->st.bytes_out += s->out[s->nout - 1].len;
 	s->st.msgs_out += n;
 	return n;
+}
+
+static unsigned
+send_dgram(struct swim *s, uint64_t now, const struct addr *to,
+	   const struct wire_msg *msgs, unsigned nmsgs, bool piggyback)
+{
+	return send_dgram_key(s, now, to, msgs, nmsgs, piggyback, 0);
 }
 
 /* ---- suspicion ---- */
@@ -1343,7 +1355,7 @@ probe_finish(struct swim *s, uint64_t now)
 
 static void
 relay_add(struct swim *s, uint64_t now, const struct wire_msg *m,
-	  const struct addr *from)
+	  const struct addr *from, uint32_t key_id)
 {
 	struct wire_msg ping;
 	struct relay *r;
@@ -1358,6 +1370,7 @@ relay_add(struct swim *s, uint64_t now, const struct wire_msg *m,
 	r->seq = ++s->ping_seq;
 	r->req_seq = m->seq;
 	r->req_addr = m->has_src ? m->src : *from;
+	r->req_key = key_id;
 	r->want_nack = m->nack;
 	r->nack_at_ms = now + s->cfg.prof.probe_timeout_ms;
 
@@ -1381,14 +1394,14 @@ relay_del(struct swim *s, uint32_t i)
 
 static void
 send_seq_msg(struct swim *s, uint64_t now, const struct addr *to,
-	     enum wire_type type, uint64_t seq)
+	     enum wire_type type, uint64_t seq, uint32_t key_id)
 {
 	struct wire_msg m;
 
 	memset(&m, 0, sizeof(m));
 	m.type = type;
 	m.seq = seq;
-	send_dgram(s, now, to, &m, 1, true);
+	send_dgram_key(s, now, to, &m, 1, true, key_id);
 }
 
 /* ---- receiving datagrams ---- */
@@ -1479,9 +1492,11 @@ replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h)
 	}
 }
 
+/* key_id: the key the packet came in (replies go out in it). */
 static void
 handle_msg(struct swim *s, uint64_t now, const struct addr *from,
-	   const struct wire_hdr *h, const struct wire_msg *m)
+	   const struct wire_hdr *h, const struct wire_msg *m,
+	   uint32_t key_id)
 {
 	s->st.msgs_in++;
 	switch (m->type) {
@@ -1490,17 +1505,17 @@ handle_msg(struct swim *s, uint64_t now, const struct addr *from,
 		    memcmp(m->node, s->cfg.name, s->name_len) != 0)
 			return; /* meant for someone else */
 		send_seq_msg(s, now, m->has_src ? &m->src : from, WIRE_ACK,
-			     m->seq);
+			     m->seq, key_id);
 		return;
 	case WIRE_PING_REQ:
 		if (m->node_len == s->name_len &&
 		    memcmp(m->node, s->cfg.name, s->name_len) == 0) {
 			/* Asked to ping ourselves: answer directly. */
 			send_seq_msg(s, now, m->has_src ? &m->src : from,
-				     WIRE_ACK, m->seq);
+				     WIRE_ACK, m->seq, key_id);
 			return;
 		}
-		relay_add(s, now, m, from);
+		relay_add(s, now, m, from, key_id);
 		return;
 	case WIRE_ACK:
 		if (s->pr.active && !s->pr.acked && m->seq == s->pr.seq) {
@@ -1515,9 +1530,10 @@ handle_msg(struct swim *s, uint64_t now, const struct addr *from,
 			if (s->relays[i].seq == m->seq) {
 				struct addr to = s->relays[i].req_addr;
 				uint64_t rs = s->relays[i].req_seq;
+				uint32_t rk = s->relays[i].req_key;
 
 				relay_del(s, i);
-				send_seq_msg(s, now, &to, WIRE_ACK, rs);
+				send_seq_msg(s, now, &to, WIRE_ACK, rs, rk);
 				return;
 			}
 		}
@@ -1647,7 +1663,8 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 	for (uint32_t i = 0; i < nmsgs; i++) {
 		wire_msg_decode(&msgs, &m);
 		if (m.type)
-			handle_msg(s, now, from, &h, &m);
+			handle_msg(s, now, from, &h, &m,
+				   crypto_key_id_of(p, n));
 	}
 	/* Handling never removes members, so a known sender kept its slot;
 	 * an unknown one may have just been added by its own alive. */
@@ -1766,7 +1783,7 @@ stream_send(struct swim *s, uint64_t now, const struct addr *to,
 	id = ++s->next_stream_id;
 	if (id == 0)
 		id = ++s->next_stream_id;
-	if (seal_out(s, SWIM_OUT_STREAM_REQ, id, to))
+	if (seal_out(s, SWIM_OUT_STREAM_REQ, id, to, 0))
 		return;
 	s->st.streams_out++;
 	s->st.stream_bytes_out += s->out[s->nout - 1].len;
@@ -1881,7 +1898,8 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 		if (ws.target_len == s->name_len &&
 		    memcmp(ws.target, s->cfg.name, s->name_len) == 0 &&
 		    encode_ping(s, now, WIRE_STREAM_ACK, ws.seq, NULL) == 0 &&
-		    seal_out(s, SWIM_OUT_STREAM_RESP, conn_id, NULL) == 0)
+		    seal_out(s, SWIM_OUT_STREAM_RESP, conn_id, NULL,
+			     crypto_key_id_of(p, n)) == 0)
 			s->st.stream_bytes_out += s->out[s->nout - 1].len;
 		goto out;
 	}
@@ -1892,7 +1910,8 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 	/* Merge first, then answer: the reply already carries our reaction
 	 * (e.g. a refutation of what the peer believed about us). */
 	if (encode_state(s, now, WIRE_STREAM_RESP, ws.join) == 0 &&
-	    seal_out(s, SWIM_OUT_STREAM_RESP, conn_id, NULL) == 0)
+	    seal_out(s, SWIM_OUT_STREAM_RESP, conn_id, NULL,
+		     crypto_key_id_of(p, n)) == 0)
 		s->st.stream_bytes_out += s->out[s->nout - 1].len;
 out:
 	free(pt);
@@ -2157,9 +2176,10 @@ swim_tick(struct swim *s, uint64_t now)
 		if (r->want_nack) {
 			struct addr to = r->req_addr;
 			uint64_t rs = r->req_seq;
+			uint32_t rk = r->req_key;
 
 			relay_del(s, i);
-			send_seq_msg(s, now, &to, WIRE_NACK, rs);
+			send_seq_msg(s, now, &to, WIRE_NACK, rs, rk);
 			s->st.nacks_sent++;
 		} else {
 			relay_del(s, i);

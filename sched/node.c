@@ -22,12 +22,31 @@
  *
  *     { 0: 1, 1: op (1 install, 2 use, 3 remove), 2: key (bin 32) }
  *
+ *     { 0: 1, 1: op (1 install, 2 use, 3 remove), 2: key (bin 32),
+ *       3: keyring version }
+ *
  * They are sealed like every packet, so only holders of a cluster key can
  * rotate keys. A node that applies an operation that changed its keyring
  * re-broadcasts it (an epidemic: every member forwards what was news to
  * it), re-advertises its fingerprints, and emits NODE_EV_KEYRING so the
  * runtime persists the ring. "use" carries the key, so a member that missed
  * the install installs it then. Removing the primary is refused everywhere.
+ * An operator repeating an operation that is already in effect here sends
+ * it out again (an install still reports "already installed").
+ *
+ * Anti-entropy. The keyring carries a version, a hybrid logical clock
+ * (max(version + 1, now) at each local operation; operations carry it and
+ * raise it where they apply). Every push-pull carries our keyring and its
+ * version in the application state; a peer whose version is newer than
+ * ours has seen operations we missed, and we adopt its ring whole. So a
+ * member that was down or cut off during a rotation, or that joins later,
+ * catches up at its next push-pull.
+ *
+ * Application state (push-pull blob), a msgpack map:
+ *
+ *     { 1: { 1: keyring version, 2: primary index, 3: [key (bin 32)...] } }
+ *
+ * (sched/ adds its own key.)
  */
 #include "sched/node.h"
 
@@ -56,6 +75,8 @@ struct node {
 	struct node_env env;
 	struct node_tag tags[NODE_TAGS_MAX];
 	unsigned ntags;
+	uint64_t kr_version; /* hybrid logical clock of keyring changes */
+	bool meta_dirty;     /* re-advertise our metadata after this verb */
 	uint64_t now_ms; /* time of the verb being run (for callbacks) */
 
 	struct node_event *ev;
@@ -91,12 +112,22 @@ push_event(struct node *n, const struct node_event *e)
 	n->ev_n++;
 }
 
+static int publish_meta(struct node *n, uint64_t now,
+			const struct node_tag *tags, unsigned ntags);
+
 /* Move the swim's events into ours; the place where the layers above
- * learn of membership changes. */
+ * learn of membership changes. Also publishes metadata changed from
+ * inside a swim callback (where calling back into the swim is not
+ * allowed). */
 static void
 drain_swim(struct node *n)
 {
 	struct node_event e;
+
+	if (n->meta_dirty) {
+		n->meta_dirty = false;
+		publish_meta(n, n->now_ms, n->tags, n->ntags);
+	}
 
 	memset(&e, 0, sizeof(e));
 	e.kind = NODE_EV_MEMBER;
@@ -376,7 +407,7 @@ keyring_changed(struct node *n, uint64_t now)
 {
 	struct node_event e;
 
-	publish_meta(n, now, n->tags, n->ntags);
+	n->meta_dirty = true; /* published by drain_swim() */
 	memset(&e, 0, sizeof(e));
 	e.kind = NODE_EV_KEYRING;
 	e.time_ms = now;
@@ -387,20 +418,22 @@ static void
 broadcast_keys(struct node *n, enum keys_op op,
 	       const uint8_t key[CRYPTO_KEY_LEN])
 {
-	uint8_t msg[64];
+	uint8_t msg[80];
 	struct buf b;
 	struct codec_writer w;
 	uint64_t dedup;
 
 	buf_init(&b, sizeof(msg));
 	codec_writer_init(&w, &b);
-	codec_write_map(&w, 3);
+	codec_write_map(&w, 4);
 	codec_write_uint(&w, 0);
 	codec_write_uint(&w, NODE_MSG_KEYS);
 	codec_write_uint(&w, 1);
 	codec_write_uint(&w, op);
 	codec_write_uint(&w, 2);
 	codec_write_bin(&w, key, CRYPTO_KEY_LEN);
+	codec_write_uint(&w, 3);
+	codec_write_uint(&w, n->kr_version);
 	if (codec_writer_error(&w) == 0) {
 		memcpy(msg, b.data, b.len);
 		/* One queued broadcast per key: a later op on the same key
@@ -449,13 +482,14 @@ keys_local(struct node *n, uint64_t now, enum keys_op op,
 {
 	int rc;
 
+	n->now_ms = now;
 	drain_swim(n);
 	if (!keyring_is_secure(&n->kr))
 		return ERR_STATE;
-	/* The operator's view of errors: installing a key twice or removing
-	 * an absent one is reported, unlike when the op arrives by gossip. */
-	if (op == KEYS_INSTALL && keyring_find(&n->kr, key) >= 0)
-		return ERR_EXIST;
+	/* The operator's view of errors: using or removing a key this node
+	 * does not hold is refused; installing one it holds is reported, but
+	 * the operation still goes out again, so that an operator can push it
+	 * to members that missed it. */
 	if (op == KEYS_USE && keyring_find(&n->kr, key) < 0)
 		return ERR_NOENT;
 	if (op == KEYS_REMOVE && keyring_find(&n->kr, key) < 0)
@@ -463,11 +497,14 @@ keys_local(struct node *n, uint64_t now, enum keys_op op,
 	rc = apply_keys(n, op, key);
 	if (rc < 0)
 		return rc;
-	if (rc == 0)
+	if (rc == 0) {
+		n->kr_version = n->kr_version + 1 > now ? n->kr_version + 1
+							: now;
 		keyring_changed(n, now);
+	}
 	broadcast_keys(n, op, key);
 	drain_swim(n);
-	return 0;
+	return op == KEYS_INSTALL && rc == 1 ? ERR_EXIST : 0;
 }
 
 int
@@ -502,7 +539,8 @@ node_set_keyring(struct node *n, uint64_t now, const struct keyring *kr)
 	if (keyring_is_secure(kr) != keyring_is_secure(&n->kr))
 		return ERR_INVAL;
 	n->kr = *kr;
-	publish_meta(n, now, n->tags, n->ntags);
+	n->now_ms = now;
+	n->meta_dirty = true;
 	drain_swim(n);
 	return 0;
 }
@@ -513,7 +551,7 @@ static void
 on_keys_msg(struct node *n, uint64_t now, struct codec_reader *r,
 	    uint32_t nkeys)
 {
-	uint64_t op = 0;
+	uint64_t op = 0, version = 0;
 	const uint8_t *key = NULL;
 	uint32_t klen = 0;
 
@@ -526,6 +564,8 @@ on_keys_msg(struct node *n, uint64_t now, struct codec_reader *r,
 			codec_read_uint_max(r, KEYS_REMOVE, &op);
 		else if (k == 2)
 			codec_read_bin(r, &key, &klen);
+		else if (k == 3)
+			codec_read_uint(r, &version);
 		else
 			codec_skip(r);
 		if (r->err)
@@ -534,6 +574,8 @@ on_keys_msg(struct node *n, uint64_t now, struct codec_reader *r,
 	if (codec_read_end(r) || !key || klen != CRYPTO_KEY_LEN || op < 1)
 		return;
 	if (apply_keys(n, (enum keys_op)op, key) == 0) {
+		if (version > n->kr_version)
+			n->kr_version = version;
 		keyring_changed(n, now);
 		broadcast_keys(n, (enum keys_op)op, key);
 	}
@@ -560,6 +602,110 @@ on_app_message(void *ctx, uint64_t now, const char *from, const uint8_t *p,
 		return;
 	default:
 		return; /* a newer peer's message kind */
+	}
+}
+
+/* ---- application state (push-pull) ---- */
+
+static int
+local_state(void *ctx, struct buf *b, bool join)
+{
+	struct node *n = ctx;
+	struct codec_writer w;
+
+	(void)join;
+	codec_writer_init(&w, b);
+	if (!keyring_is_secure(&n->kr)) {
+		codec_write_map(&w, 0);
+		return codec_writer_error(&w);
+	}
+	codec_write_map(&w, 1);
+	codec_write_uint(&w, 1);
+	codec_write_map(&w, 3);
+	codec_write_uint(&w, 1);
+	codec_write_uint(&w, n->kr_version);
+	codec_write_uint(&w, 2);
+	codec_write_uint(&w, n->kr.primary);
+	codec_write_uint(&w, 3);
+	codec_write_array(&w, n->kr.n);
+	for (unsigned i = 0; i < n->kr.n; i++)
+		codec_write_bin(&w, n->kr.keys[i].bytes, CRYPTO_KEY_LEN);
+	return codec_writer_error(&w);
+}
+
+/* A peer's keyring: adopt it whole when its version is newer. The ring is
+ * checked completely before it replaces ours. */
+static void
+merge_keyring(struct node *n, uint64_t now, struct codec_reader *r)
+{
+	struct keyring kr;
+	uint64_t version = 0, primary = 0;
+	uint32_t nkeys, cnt = 0;
+	bool have_keys = false;
+
+	keyring_init(&kr);
+	if (codec_read_map(r, &nkeys))
+		return;
+	while (nkeys--) {
+		uint64_t k;
+
+		if (codec_read_uint(r, &k))
+			return;
+		if (k == 1) {
+			codec_read_uint(r, &version);
+		} else if (k == 2) {
+			codec_read_uint_max(r, CRYPTO_KEYS_MAX - 1, &primary);
+		} else if (k == 3) {
+			if (codec_read_array(r, &cnt) || cnt == 0 ||
+			    cnt > CRYPTO_KEYS_MAX)
+				return;
+			for (uint32_t i = 0; i < cnt; i++) {
+				const uint8_t *key;
+				uint32_t klen;
+
+				if (codec_read_bin(r, &key, &klen) ||
+				    klen != CRYPTO_KEY_LEN ||
+				    keyring_add(&kr, key))
+					return;
+			}
+			have_keys = true;
+		} else {
+			codec_skip(r);
+		}
+		if (r->err)
+			return;
+	}
+	if (!have_keys || primary >= kr.n || version <= n->kr_version ||
+	    !keyring_is_secure(&n->kr))
+		return;
+	kr.primary = (unsigned)primary;
+	n->kr = kr;
+	n->kr_version = version;
+	keyring_changed(n, now);
+}
+
+static void
+merge_state(void *ctx, uint64_t now, const uint8_t *p, size_t len, bool join)
+{
+	struct node *n = ctx;
+	struct codec_reader r;
+	uint32_t nkeys;
+
+	(void)join;
+	codec_reader_init(&r, p, len);
+	if (codec_read_map(&r, &nkeys))
+		return;
+	while (nkeys--) {
+		uint64_t k;
+
+		if (codec_read_uint(&r, &k))
+			return;
+		if (k == 1)
+			merge_keyring(n, now, &r);
+		else if (codec_skip(&r))
+			return;
+		if (r.err)
+			return;
 	}
 }
 
@@ -599,6 +745,8 @@ node_new(const struct node_config *cfg, const struct keyring *kr,
 	memset(&app, 0, sizeof(app));
 	app.ctx = n;
 	app.on_message = on_app_message;
+	app.local_state = local_state;
+	app.merge_state = merge_state;
 
 	n->sw = swim_new(&cfg->swim, &senv, &app, err);
 	if (!n->sw) {
