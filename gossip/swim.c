@@ -451,8 +451,10 @@ push_event(struct swim *s, enum swim_event_kind kind, uint64_t now,
 	e->incarnation = inc;
 	e->state = st;
 
+	/* Debug: the runtime logs each event it drains at info already. A
+	 * name conflict is worth a warning of its own. */
 	if (log_begin(&r, s->env.log,
-		      kind == SWIM_EV_CONFLICT ? LOG_WARN : LOG_INFO,
+		      kind == SWIM_EV_CONFLICT ? LOG_WARN : LOG_DEBUG,
 		      swim_event_name(kind))) {
 		char a[ADDR_STR_MAX];
 
