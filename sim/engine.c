@@ -1923,8 +1923,7 @@ sim_run_until(struct sim *s, uint64_t t_us, char *why, size_t why_cap)
 		dispatch(s, &ev);
 		if ((s->events & 0xfff) == 0) {
 			if (s->opts.stop && *s->opts.stop)
-				fail(s, ERR_TIMEOUT, "interrupted at t=%.3fs",
-				     (double)s->now_us / 1e6);
+				fail(s, ERR_TIMEOUT, "interrupted");
 			if ((s->events & 0xffff) == 0)
 				progress(s, false);
 		}

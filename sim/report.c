@@ -659,6 +659,11 @@ svg_plot(const char *dir, const char *file, const char *title,
 		"<text x=\"16\" y=\"%.1f\" text-anchor=\"middle\" "
 		"transform=\"rotate(-90 16 %.1f)\">%s</text>\n",
 		PAD_T + ph / 2, PAD_T + ph / 2, ylabel);
+	/* The legend sits on a white card, drawn first, lines over it. */
+	fprintf(f,
+		"<rect x=\"%.1f\" y=\"%d\" width=\"186\" height=\"%zu\" "
+		"fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n",
+		PAD_L + pw - 196, PAD_T + 2, 16 * nser + 6);
 	for (size_t k = 0; k < nser; k++) {
 		const struct series *se = &ser[k];
 		double prev_y = NAN;
