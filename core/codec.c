@@ -19,6 +19,8 @@
 
 #include <string.h>
 
+#include <msgpack.h>
+
 #include "core/err.h"
 
 /* ---- writer ---- */
@@ -61,73 +63,94 @@ codec_writer_init(struct codec_writer *w, struct buf *b)
 {
 	w->b = b;
 	w->err = 0;
-	msgpack_packer_init(&w->pk, w, writer_cb);
 }
+
+/* A packer is two pointers (our writer and its callback): made on the
+ * stack for each write, so that the header need not expose msgpack-c. */
+#define PK(w)                                                                  \
+	msgpack_packer pk_;                                                    \
+	msgpack_packer_init(&pk_, (w), writer_cb)
 
 void
 codec_write_nil(struct codec_writer *w)
 {
+	PK(w);
+
 	if (!w->err)
-		msgpack_pack_nil(&w->pk);
+		msgpack_pack_nil(&pk_);
 }
 
 void
 codec_write_bool(struct codec_writer *w, bool v)
 {
+	PK(w);
+
 	if (w->err)
 		return;
 	if (v)
-		msgpack_pack_true(&w->pk);
+		msgpack_pack_true(&pk_);
 	else
-		msgpack_pack_false(&w->pk);
+		msgpack_pack_false(&pk_);
 }
 
 void
 codec_write_uint(struct codec_writer *w, uint64_t v)
 {
+	PK(w);
+
 	if (!w->err)
-		msgpack_pack_uint64(&w->pk, v);
+		msgpack_pack_uint64(&pk_, v);
 }
 
 void
 codec_write_int(struct codec_writer *w, int64_t v)
 {
+	PK(w);
+
 	if (!w->err)
-		msgpack_pack_int64(&w->pk, v);
+		msgpack_pack_int64(&pk_, v);
 }
 
 void
 codec_write_double(struct codec_writer *w, double v)
 {
+	PK(w);
+
 	if (!w->err)
-		msgpack_pack_double(&w->pk, v);
+		msgpack_pack_double(&pk_, v);
 }
 
 void
 codec_write_map(struct codec_writer *w, uint32_t n)
 {
+	PK(w);
+
 	if (!w->err)
-		msgpack_pack_map(&w->pk, n);
+		msgpack_pack_map(&pk_, n);
 }
 
 void
 codec_write_array(struct codec_writer *w, uint32_t n)
 {
+	PK(w);
+
 	if (!w->err)
-		msgpack_pack_array(&w->pk, n);
+		msgpack_pack_array(&pk_, n);
 }
 
 void
 codec_write_str(struct codec_writer *w, const char *s, size_t n)
 {
+	PK(w);
+
 	if (w->err)
 		return;
 	if (n > UINT32_MAX) {
 		w->err = ERR_RANGE;
 		return;
 	}
-	if (msgpack_pack_str(&w->pk, n) == 0 && n)
-		msgpack_pack_str_body(&w->pk, s, n);
+	if (msgpack_pack_str(&pk_, n) == 0 && n)
+		msgpack_pack_str_body(&pk_, s, n);
 }
 
 void
@@ -139,14 +162,16 @@ codec_write_cstr(struct codec_writer *w, const char *s)
 void
 codec_write_bin(struct codec_writer *w, const void *p, size_t n)
 {
+	PK(w);
+
 	if (w->err)
 		return;
 	if (n > UINT32_MAX) {
 		w->err = ERR_RANGE;
 		return;
 	}
-	if (msgpack_pack_bin(&w->pk, n) == 0 && n)
-		msgpack_pack_bin_body(&w->pk, p, n);
+	if (msgpack_pack_bin(&pk_, n) == 0 && n)
+		msgpack_pack_bin_body(&pk_, p, n);
 }
 
 void

@@ -2,7 +2,9 @@
 /*
  * core/codec.h — msgpack for shoal's messages: a writer and a strict reader.
  *
- * Writing goes through msgpack-c's packer into a struct buf; the first
+ * Writing goes through msgpack-c's packer into a struct buf (msgpack.h is
+ * included by codec.c only: it pulls in the socket headers, which have no
+ * business in the pure layers that include this file); the first
  * failure (the buffer's hard limit, usually) is remembered in `err` and every
  * later write is a no-op, so a message is built with a straight run of calls
  * and checked once at the end.
@@ -27,8 +29,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <msgpack.h>
-
 #include "core/buf.h"
 
 /* Deepest nesting codec_skip() will follow: at most this many containers
@@ -38,7 +38,6 @@
 /* ---- writer ---- */
 
 struct codec_writer {
-	msgpack_packer pk;
 	struct buf *b; /* borrowed */
 	int err;       /* first error, 0 if none */
 };

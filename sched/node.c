@@ -49,6 +49,7 @@
  * (sched/ adds its own key.)
  */
 #include "sched/node.h"
+#include "sched/node_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,25 +70,10 @@ enum keys_op {
 	KEYS_REMOVE = 3,
 };
 
-struct node {
-	struct swim *sw;
-	struct keyring kr;
-	struct node_env env;
-	struct node_tag tags[NODE_TAGS_MAX];
-	unsigned ntags;
-	uint64_t kr_version; /* hybrid logical clock of keyring changes */
-	bool meta_dirty;     /* re-advertise our metadata after this verb */
-	uint64_t now_ms; /* time of the verb being run (for callbacks) */
-
-	struct node_event *ev;
-	uint32_t ev_head, ev_n, ev_cap;
-	uint64_t ev_dropped;
-};
-
 /* ---- events ---- */
 
-static void
-push_event(struct node *n, const struct node_event *e)
+void
+node_push_event(struct node *n, const struct node_event *e)
 {
 	if (n->ev_n == n->ev_cap) {
 		uint32_t cap = n->ev_cap ? n->ev_cap * 2 : 16;
@@ -133,8 +119,38 @@ drain_swim(struct node *n)
 	e.kind = NODE_EV_MEMBER;
 	while (swim_pop_event(n->sw, &e.member)) {
 		e.time_ms = e.member.time_ms;
-		push_event(n, &e);
+		nsched_on_member(n, &e.member);
+		node_push_event(n, &e);
 	}
+}
+
+/* After every verb: membership events in, then the scheduling side. */
+static void
+after(struct node *n, uint64_t now)
+{
+	drain_swim(n);
+	nsched_run(n, now);
+	drain_swim(n);
+}
+
+const char *
+node_event_name(const struct node_event *ev)
+{
+	switch (ev->kind) {
+	case NODE_EV_MEMBER:
+		return swim_event_name(ev->member.kind);
+	case NODE_EV_KEYRING:
+		return "keyring";
+	case NODE_EV_MANAGER:
+		return "manager";
+	case NODE_EV_TASK_START:
+		return "task-start";
+	case NODE_EV_TASK_STOP:
+		return "task-stop";
+	case NODE_EV_TASK_RESTART:
+		return "task-restart";
+	}
+	return "unknown";
 }
 
 bool
@@ -352,6 +368,15 @@ tag_collect(void *ctx, const char *k, uint32_t kn, const char *v, uint32_t vn)
 }
 
 int
+node_walk_tags(const uint8_t *meta, size_t len,
+	       void (*tag)(void *ctx, const char *k, uint32_t kn,
+			   const char *v, uint32_t vn),
+	       void *ctx)
+{
+	return walk_meta(meta, len, tag, NULL, ctx);
+}
+
+int
 node_member_tags(const struct node *n, const char *name,
 		 struct node_tag *tags, unsigned cap)
 {
@@ -411,7 +436,7 @@ keyring_changed(struct node *n, uint64_t now)
 	memset(&e, 0, sizeof(e));
 	e.kind = NODE_EV_KEYRING;
 	e.time_ms = now;
-	push_event(n, &e);
+	node_push_event(n, &e);
 }
 
 static void
@@ -600,6 +625,9 @@ on_app_message(void *ctx, uint64_t now, const char *from, const uint8_t *p,
 	case NODE_MSG_KEYS:
 		on_keys_msg(n, now, &r, nkeys - 1);
 		return;
+	case STATE_MSG_KIND:
+		nsched_on_delta(n, now, p, len);
+		return;
 	default:
 		return; /* a newer peer's message kind */
 	}
@@ -616,10 +644,10 @@ local_state(void *ctx, struct buf *b, bool join)
 	(void)join;
 	codec_writer_init(&w, b);
 	if (!keyring_is_secure(&n->kr)) {
-		codec_write_map(&w, 0);
-		return codec_writer_error(&w);
+		codec_write_map(&w, 1);
+		goto sched;
 	}
-	codec_write_map(&w, 1);
+	codec_write_map(&w, 2);
 	codec_write_uint(&w, 1);
 	codec_write_map(&w, 3);
 	codec_write_uint(&w, 1);
@@ -630,7 +658,12 @@ local_state(void *ctx, struct buf *b, bool join)
 	codec_write_array(&w, n->kr.n);
 	for (unsigned i = 0; i < n->kr.n; i++)
 		codec_write_bin(&w, n->kr.keys[i].bytes, CRYPTO_KEY_LEN);
-	return codec_writer_error(&w);
+sched:
+	/* Key 2: the replicated state (sched/state.h), one msgpack value. */
+	codec_write_uint(&w, 2);
+	if (codec_writer_error(&w))
+		return codec_writer_error(&w);
+	return nsched_encode_full(n, b);
 }
 
 /* A peer's keyring: adopt it whole when its version is newer. The ring is
@@ -700,10 +733,18 @@ merge_state(void *ctx, uint64_t now, const uint8_t *p, size_t len, bool join)
 
 		if (codec_read_uint(&r, &k))
 			return;
-		if (k == 1)
+		if (k == 1) {
 			merge_keyring(n, now, &r);
-		else if (codec_skip(&r))
+		} else if (k == 2) {
+			const uint8_t *start = r.p;
+
+			if (codec_skip(&r))
+				return;
+			nsched_merge_full(n, now, start,
+					  (size_t)(r.p - start));
+		} else if (codec_skip(&r)) {
 			return;
+		}
 		if (r.err)
 			return;
 	}
@@ -753,6 +794,12 @@ node_new(const struct node_config *cfg, const struct keyring *kr,
 		free(n);
 		return NULL;
 	}
+	rc = nsched_init(n, cfg);
+	if (rc) {
+		*err = rc;
+		node_delete(n);
+		return NULL;
+	}
 	rc = publish_meta(n, cfg->swim.start_ms, n->tags, n->ntags);
 	if (rc) {
 		*err = rc == ERR_TOOBIG ? ERR_INVAL : rc;
@@ -770,6 +817,7 @@ node_delete(struct node *n)
 {
 	if (!n)
 		return;
+	nsched_destroy(n);
 	swim_delete(n->sw);
 	free(n->ev);
 	free(n);
@@ -783,7 +831,7 @@ node_recv(struct node *n, uint64_t now, const struct addr *from,
 {
 	n->now_ms = now;
 	swim_recv(n->sw, now, from, p, len);
-	drain_swim(n);
+	after(n, now);
 }
 
 void
@@ -792,7 +840,7 @@ node_recv_stream(struct node *n, uint64_t now, uint32_t conn_id,
 {
 	n->now_ms = now;
 	swim_recv_stream(n->sw, now, conn_id, from, p, len);
-	drain_swim(n);
+	after(n, now);
 }
 
 void
@@ -801,7 +849,7 @@ node_stream_reply(struct node *n, uint64_t now, uint32_t stream_id,
 {
 	n->now_ms = now;
 	swim_stream_reply(n->sw, now, stream_id, p, len);
-	drain_swim(n);
+	after(n, now);
 }
 
 void
@@ -809,7 +857,7 @@ node_stream_failed(struct node *n, uint64_t now, uint32_t stream_id)
 {
 	n->now_ms = now;
 	swim_stream_failed(n->sw, now, stream_id);
-	drain_swim(n);
+	after(n, now);
 }
 
 void
@@ -817,13 +865,18 @@ node_tick(struct node *n, uint64_t now)
 {
 	n->now_ms = now;
 	swim_tick(n->sw, now);
-	drain_swim(n);
+	after(n, now);
 }
 
 uint64_t
 node_next_deadline(const struct node *n)
 {
-	return swim_next_deadline(n->sw);
+	uint64_t a = swim_next_deadline(n->sw), b;
+
+	if (swim_is_stopped(n->sw))
+		return UINT64_MAX;
+	b = nsched_next_deadline(n);
+	return a < b ? a : b;
 }
 
 bool
@@ -840,7 +893,7 @@ node_join(struct node *n, uint64_t now, const struct addr *seeds,
 {
 	int rc = swim_join(n->sw, now, seeds, nseeds);
 
-	drain_swim(n);
+	after(n, now);
 	return rc;
 }
 
@@ -849,7 +902,8 @@ node_leave(struct node *n, uint64_t now)
 {
 	int rc = swim_leave(n->sw, now);
 
-	drain_swim(n);
+	nsched_self_changed(n);
+	after(n, now);
 	return rc;
 }
 
@@ -864,7 +918,7 @@ node_force_leave(struct node *n, uint64_t now, const char *name)
 {
 	int rc = swim_force_leave(n->sw, now, name);
 
-	drain_swim(n);
+	after(n, now);
 	return rc;
 }
 
@@ -881,7 +935,8 @@ node_set_tags(struct node *n, uint64_t now, const struct node_tag *tags,
 		return rc == ERR_TOOBIG ? ERR_INVAL : rc;
 	memcpy(n->tags, tags, ntags * sizeof(*tags));
 	n->ntags = ntags;
-	drain_swim(n);
+	nsched_self_changed(n);
+	after(n, now);
 	return 0;
 }
 
@@ -891,7 +946,7 @@ node_preload(struct node *n, uint64_t now, const struct swim_member_info *m,
 {
 	size_t added = swim_preload(n->sw, now, m, count);
 
-	drain_swim(n);
+	after(n, now);
 	return added;
 }
 

@@ -12,8 +12,15 @@
  *   - the keyring, owned by the node, with cluster-wide key rotation carried
  *     by gossip (install / use / remove), each member advertising which key
  *     fingerprints it holds in its metadata so any node can list them;
- *   - (sched/) manager election, replicated service specs and task states,
- *     and the slot table, declared further down as they land.
+ *   - manager election (sched/elect.h): eligible members are those without
+ *     a `role` tag or with role=manager; the best-ranked one claims when
+ *     the office is vacant and it sees a majority;
+ *   - the replicated desired state (sched/state.h): services, node
+ *     availability, the slot table, task reports; gossiped as application
+ *     broadcasts and carried whole in push-pull;
+ *   - the manager's placement rounds (sched/plan.h), and each node's share
+ *     of tasks, handed to the runtime as TASK_START / TASK_STOP /
+ *     TASK_RESTART events; the runtime reports back with node_task_report().
  *
  * Ownership and lifetime: as in swim.h. The runtime owns the intern pool,
  * the log and the nonce source; the node owns its keyring and hands it out
@@ -28,6 +35,10 @@
 
 #include "core/crypto.h"
 #include "gossip/swim.h"
+#include "sched/elect.h"
+#include "sched/plan.h"
+#include "sched/spec.h"
+#include "sched/state.h"
 
 #define NODE_TAGS_MAX 16
 #define NODE_TAG_KEY_MAX 32
@@ -42,6 +53,12 @@ struct node_config {
 	struct swim_config swim; /* name, addr, start_ms, seed, cluster, prof */
 	struct node_tag tags[NODE_TAGS_MAX];
 	unsigned ntags;
+	/* Scheduling; zero values take the defaults. */
+	struct plan_config plan;
+	uint64_t claim_delay_ms;   /* default: 2 x probe_interval */
+	uint64_t tombstone_ttl_ms; /* default: 24 h */
+	uint64_t manager_round_ms; /* a placement round at least this often
+				    * while manager; default 1 s */
 };
 
 struct node_env {
@@ -53,15 +70,39 @@ struct node_env {
 };
 
 enum node_event_kind {
-	NODE_EV_MEMBER = 1,  /* .member: a membership event (swim.h) */
-	NODE_EV_KEYRING = 2, /* the keyring changed: persist node_keyring() */
+	NODE_EV_MEMBER = 1,	  /* .member: a membership event (swim.h) */
+	NODE_EV_KEYRING = 2,	  /* the keyring changed: persist it */
+	NODE_EV_MANAGER = 3,	  /* .manager: who manages changed (or
+				   * whether we act as manager) */
+	NODE_EV_TASK_START = 4,	  /* .task: run this slot here */
+	NODE_EV_TASK_STOP = 5,	  /* .task: stop it (moved, scaled down,
+				   * removed); spec may be NULL */
+	NODE_EV_TASK_RESTART = 6, /* .task: restart it with .spec (rolling
+				   * update to a new task digest) */
+};
+
+struct node_task {
+	char service[SPEC_NAME_MAX + 1];
+	uint32_t slot;
+	uint64_t task_digest;	 /* spec_task_digest() to run: report it as
+				  * the gen of node_task_report() */
+	const struct spec *spec; /* the current spec; NULL for a stop of a
+				  * removed service. Valid until the next
+				  * call into the node: copy what you need */
 };
 
 struct node_event {
 	enum node_event_kind kind;
 	uint64_t time_ms;
-	struct swim_event member; /* NODE_EV_MEMBER */
+	struct swim_event member;     /* NODE_EV_MEMBER */
+	struct elect_event manager;   /* NODE_EV_MANAGER */
+	struct node_task task;	      /* NODE_EV_TASK_* */
 };
+
+/* Event names for handlers and monitors: "member-join" ... (swim.h) for
+ * members, "keyring", "manager", "task-start", "task-stop",
+ * "task-restart". */
+const char *node_event_name(const struct node_event *ev);
 
 struct node;
 
@@ -109,6 +150,51 @@ int node_member_tags(const struct node *n, const char *name,
 
 /* Validate a tag ("key=value" text into *tag). 0 or ERR_INVAL. */
 int node_tag_parse(const char *text, struct node_tag *tag);
+
+/* ---- services, tasks, manager (sched/) ---- */
+
+/* Desired-state changes, accepted on any node and gossiped. A refusal
+ * explains itself in why (one sentence). create: ERR_EXIST, ERR_INVAL;
+ * update: ERR_NOENT, ERR_INVAL; scale: ERR_NOENT, ERR_INVAL (global);
+ * remove: ERR_NOENT. ERR_FULL beyond the state's bounds. */
+int node_service_create(struct node *n, uint64_t now_ms, const struct spec *s,
+			char *why, size_t why_cap);
+int node_service_update(struct node *n, uint64_t now_ms, const struct spec *s,
+			char *why, size_t why_cap);
+int node_service_scale(struct node *n, uint64_t now_ms, const char *name,
+		       uint32_t replicas, char *why, size_t why_cap);
+int node_service_remove(struct node *n, uint64_t now_ms, const char *name);
+
+/* A node's availability (any node may set any node's). 0, ERR_NOENT (no
+ * such member), ERR_INVAL, ERR_FULL. */
+int node_set_availability(struct node *n, uint64_t now_ms, const char *name,
+			  enum state_avail a);
+
+/* The runtime reports one of its tasks (service, slot, state, restarts,
+ * exit code, gen = the task digest it runs, since). 0, ERR_NOENT (the
+ * service is gone), ERR_INVAL. */
+int node_task_report(struct node *n, uint64_t now_ms,
+		     const struct state_task *t);
+
+/* The replicated state, read-only: `service ls/ps/inspect` read it. */
+const struct state *node_state(const struct node *n);
+
+struct node_manager_status {
+	char manager[SWIM_NAME_MAX + 1]; /* "" when none in office */
+	uint64_t term;
+	bool leading;  /* we are the acting manager */
+	bool eligible; /* we may be manager */
+	uint32_t voters, seen;
+	char text[ELECT_STATUS_MAX]; /* one line, e.g. "no manager: no
+				      * quorum: sees 2 of 5 eligible ..." */
+};
+
+void node_manager_status(const struct node *n,
+			 struct node_manager_status *out);
+
+/* Our current share of tasks (what TASK_START/STOP events have said),
+ * for `shoal info` and tests. */
+size_t node_task_count(const struct node *n);
 
 /* ---- keys ---- */
 

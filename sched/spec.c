@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/err.h"
 #include "core/hash.h"
 
@@ -55,7 +56,7 @@ why_set(char *why, size_t cap, int err, const char *fmt, ...)
 
 	if (why && cap) {
 		va_start(ap, fmt);
-		vsnprintf(why, cap, fmt, ap);
+		fmt_vstr(why, cap, fmt, ap);
 		va_end(ap);
 	}
 	return err;
@@ -455,7 +456,7 @@ spec_constraint_parse(struct spec_constraint *c, const char *text, size_t len,
 size_t
 spec_constraint_format(const struct spec_constraint *c, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "node.%s%s%s", c->key,
+	int n = fmt_str(out, cap, "node.%s%s%s", c->key,
 			 c->negate ? "!=" : "==", c->value);
 
 	return n < 0 ? 0 : (size_t)n;

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fmt.h"
 #include "core/codec.h"
 #include "core/err.h"
 #include "core/hash.h"
@@ -1674,7 +1675,7 @@ state_service_create(struct state *st, uint64_t now_ms, const struct spec *spec,
 	sv = svc_get(st, spec->name, strlen(spec->name));
 	if (state_service_live(sv)) {
 		if (why && cap)
-			snprintf(why, cap, "service \"%s\" already exists",
+			fmt_str(why, cap, "service \"%s\" already exists",
 				 spec->name);
 		return ERR_EXIST;
 	}
@@ -1682,7 +1683,7 @@ state_service_create(struct state *st, uint64_t now_ms, const struct spec *spec,
 		inc = sv->floor;
 	rc = write_local_service(st, now_ms, spec->name, inc, false, spec);
 	if (rc == ERR_FULL && why && cap)
-		snprintf(why, cap, "too many services (the limit is %d)",
+		fmt_str(why, cap, "too many services (the limit is %d)",
 			 STATE_SERVICES_MAX);
 	return rc;
 }
@@ -1699,7 +1700,7 @@ state_service_update(struct state *st, uint64_t now_ms, const struct spec *spec,
 	sv = svc_get(st, spec->name, strlen(spec->name));
 	if (!state_service_live(sv)) {
 		if (why && cap)
-			snprintf(why, cap, "no service \"%s\"", spec->name);
+			fmt_str(why, cap, "no service \"%s\"", spec->name);
 		return ERR_NOENT;
 	}
 	if (spec_equal(&sv->spec, spec))
@@ -1718,12 +1719,12 @@ state_service_scale(struct state *st, uint64_t now_ms, const char *name,
 
 	if (!state_service_live(sv)) {
 		if (why && cap)
-			snprintf(why, cap, "no service \"%.64s\"", name);
+			fmt_str(why, cap, "no service \"%.64s\"", name);
 		return ERR_NOENT;
 	}
 	if (sv->spec.mode == SPEC_GLOBAL) {
 		if (why && cap)
-			snprintf(why, cap,
+			fmt_str(why, cap,
 				 "service \"%s\" is global: it cannot be "
 				 "scaled",
 				 name);

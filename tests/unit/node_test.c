@@ -276,6 +276,150 @@ test_tags(void **state)
 	intern_destroy(&pool);
 }
 
+/* Total tasks handed out over the running nodes, and the most on one. */
+static size_t
+task_total(struct run *r, size_t *max_one)
+{
+	size_t total = 0;
+
+	*max_one = 0;
+	for (uint32_t i = 0; i < sim_node_count(r->s); i++) {
+		size_t k;
+
+		if (!sim_node_is_up(r->s, i))
+			continue;
+		k = node_task_count(node_at(r, i));
+		total += k;
+		if (k > *max_one)
+			*max_one = k;
+	}
+	return total;
+}
+
+/* Every running node names the same manager; exactly one acts. Returns
+ * the manager's index. */
+static int
+one_manager(struct run *r, uint64_t *term)
+{
+	struct node_manager_status st0;
+	int leaders = 0, who = -1;
+
+	*term = 0;
+	for (uint32_t i = 0; i < sim_node_count(r->s); i++) {
+		struct node_manager_status st;
+
+		if (!sim_node_is_up(r->s, i))
+			continue;
+		node_manager_status(node_at(r, i), &st);
+		if (*term == 0) {
+			st0 = st;
+			*term = st.term;
+		}
+		assert_string_equal(st.manager, st0.manager);
+		assert_int_equal(st.term, st0.term);
+		if (st.leading) {
+			leaders++;
+			who = (int)i;
+		}
+	}
+	assert_int_equal(leaders, 1);
+	assert_true(*term >= 1);
+	return who;
+}
+
+static void
+test_services(void **state)
+{
+	char text[512], name[SWIM_NAME_MAX + 1], why[256];
+	uint32_t best = 0, victim;
+	struct spec sp;
+	struct run r;
+	uint64_t term, term2;
+	size_t max_one;
+	int mgr;
+
+	(void)state;
+	/* The manager will be the best-ranked node; crash another node at
+	 * 40 s and the manager at 80 s. */
+	for (uint32_t i = 1; i < 5; i++) {
+		char a[SWIM_NAME_MAX + 1], b[SWIM_NAME_MAX + 1];
+
+		sim_name_of(i, a);
+		sim_name_of(best, b);
+		if (elect_rank_better(a, b))
+			best = i;
+	}
+	victim = (best + 1) % 5;
+	snprintf(text, sizeof(text),
+		 "nodes 5\nseed 3\nduration 300s\n"
+		 "at 40s crash node-%u\nat 80s crash node-%u\n",
+		 victim, best);
+	run_start(&r, text);
+	run_to(&r, 20);
+	mgr = one_manager(&r, &term);
+	assert_int_equal(mgr, (int)best);
+
+	/* A service created on any node is placed by the manager. */
+	spec_init(&sp);
+	assert_int_equal(spec_set_name(&sp, "web", why, sizeof(why)), 0);
+	{
+		const char *args[] = { "/bin/sleep", "1000" };
+
+		assert_int_equal(spec_set_args(&sp, args, 2, why, sizeof(why)),
+				 0);
+	}
+	sp.replicas = 6;
+	assert_int_equal(node_service_create(node_at(&r, victim), clock_of(&r),
+					     &sp, why, sizeof(why)),
+			 0);
+	run_to(&r, 35);
+	/* Gossip has carried it everywhere: a second create is refused. */
+	assert_int_equal(node_service_create(node_at(&r, 0), clock_of(&r),
+					     &sp, why, sizeof(why)),
+			 ERR_EXIST);
+	assert_non_null(strstr(why, "already exists"));
+	assert_int_equal(task_total(&r, &max_one), 6);
+	assert_true(max_one <= 2); /* ceil(6 / 5) */
+	assert_true(node_task_count(node_at(&r, victim)) > 0 ||
+		    node_task_count(node_at(&r, best)) > 0);
+
+	/* A node crashes (at 40 s): its slots run elsewhere. */
+	run_to(&r, 75);
+	assert_false(sim_node_is_up(r.s, victim));
+	assert_int_equal(task_total(&r, &max_one), 6);
+	assert_true(max_one <= 2); /* ceil(6 / 4) */
+	(void)one_manager(&r, &term2);
+	assert_int_equal(term2, term);
+
+	/* The manager crashes (at 80 s): another takes over with a higher
+	 * term, and every slot is still placed. */
+	run_to(&r, 130);
+	mgr = one_manager(&r, &term2);
+	assert_true(term2 > term);
+	assert_int_not_equal(mgr, (int)best);
+	assert_int_equal(task_total(&r, &max_one), 6);
+	assert_true(max_one <= 2);
+
+	/* Scale down, then remove: tasks stop. */
+	sim_name_of((uint32_t)mgr, name);
+	assert_int_equal(node_service_scale(node_at(&r, (uint32_t)mgr),
+					    clock_of(&r), "web", 2, why,
+					    sizeof(why)),
+			 0);
+	run_to(&r, 145);
+	assert_int_equal(task_total(&r, &max_one), 2);
+	assert_int_equal(node_service_remove(node_at(&r, (uint32_t)mgr),
+					     clock_of(&r), "web"),
+			 0);
+	run_to(&r, 160);
+	assert_int_equal(task_total(&r, &max_one), 0);
+	assert_int_equal(node_service_remove(node_at(&r, (uint32_t)mgr),
+					     clock_of(&r), "web"),
+			 ERR_NOENT);
+	spec_destroy(&sp);
+	run_end(&r);
+}
+
 static int
 setup(void **state)
 {
@@ -290,6 +434,7 @@ main(void)
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_rotation_anti_entropy),
+		cmocka_unit_test(test_services),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
