@@ -916,6 +916,23 @@ arm(struct sim *s, uint32_t i)
 	}
 }
 
+/* The runtime's record of a drained event, as the agent writes it. */
+static void
+log_event(const struct log *lg, const struct swim_event *e)
+{
+	struct log_rec r;
+	char a[ADDR_STR_MAX];
+
+	if (!log_begin(&r, lg, LOG_INFO, swim_event_name(e->kind)))
+		return;
+	log_str(&r, "member", e->name);
+	if (e->addr.family && addr_format(&e->addr, a, sizeof(a)) > 0)
+		log_str(&r, "addr", a);
+	log_u64(&r, "inc", e->incarnation);
+	log_str(&r, "state", swim_state_name(e->state));
+	log_end(&r);
+}
+
 static void
 after_call(struct sim *s, uint32_t i)
 {
@@ -943,6 +960,8 @@ after_call(struct sim *s, uint32_t i)
 	while (s->ops->pop_event(v->obj, &ev)) {
 		if (ev.kind != NODE_EV_MEMBER)
 			continue;
+		if (v->lg)
+			log_event(v->lg, &ev.member);
 		if (ev.member.kind == SWIM_EV_LEAVE_DONE)
 			v->stop_pending = true;
 		sim_metrics_event(&s->m, i, s->now_us, &ev.member);
