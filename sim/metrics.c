@@ -10,7 +10,10 @@
  * moment (other than the subject), counted once in `eligible`. A report
  * sets the observer's bit and bumps `declared`; when an eligible observer
  * stops running, it stops counting (eligible--, and declared-- if it had
- * reported). The rumour is done the moment declared == eligible. The
+ * reported). The rumour is done the moment declared == eligible. A crash
+ * or leave of a node whose own join rumour was still open needs only the
+ * observers that had reported that join (`need`): the others never heard
+ * of the node and have nothing to report. The
  * eligibility test needs no per-rumour list: observer j is eligible for
  * rumour r exactly when j is running, j is not the subject, and j has been
  * running since before r began (its start_seq <= the rumour's seq0; a
@@ -209,8 +212,10 @@ sim_metrics_init(struct sim_metrics *m, uint32_t nodes, uint64_t grace_us,
 void
 sim_metrics_release(struct sim_metrics *m)
 {
-	for (uint32_t i = 0; i < m->nrum; i++)
+	for (uint32_t i = 0; i < m->nrum; i++) {
 		free(m->rum[i].bits);
+		free(m->rum[i].need);
+	}
 	free(m->rum);
 	free(m->open);
 	free(m->nodes);
@@ -247,6 +252,8 @@ close_rumour(struct sim_metrics *m, uint32_t r, uint64_t t_us, bool interrupted)
 		ru->done_us = t_us;
 	free(ru->bits);
 	ru->bits = NULL;
+	free(ru->need);
+	ru->need = NULL;
 	if (s->open_crash == r + 1)
 		s->open_crash = 0;
 	if (s->open_join == r + 1)
@@ -309,6 +316,34 @@ new_rumour(struct sim_metrics *m, uint32_t kind, uint32_t subject,
 	return (int)r;
 }
 
+/* Rumour r (just made, still open) is about a node whose join rumour jr
+ * never completed: only the observers that reported that join must report
+ * this one. Recount `eligible` accordingly. */
+static int
+restrict_to_join(struct sim_metrics *m, uint32_t r, const uint64_t *join_bits,
+		 uint32_t join_cap, uint64_t t_us)
+{
+	struct sim_rumour *ru = &m->rum[r];
+	uint32_t n = 0;
+
+	if (!ru->open)
+		return 0;
+	ru->need = calloc(sim_bit_words(ru->cap) + 1, sizeof(uint64_t));
+	if (!ru->need)
+		return ERR_NOMEM;
+	for (uint32_t j = 0; j < ru->cap && j < join_cap; j++) {
+		if (j == ru->subject || !sim_bit_get(join_bits, join_cap, j) ||
+		    !is_live(&m->nodes[j]) || m->nodes[j].start_seq > ru->seq0)
+			continue;
+		sim_bit_set(ru->need, j);
+		n++;
+	}
+	ru->eligible = n;
+	if (!n)
+		close_rumour(m, r, t_us, false);
+	return 0;
+}
+
 /* Observer j stops running: it no longer counts for any open rumour. */
 static void
 drop_observer(struct sim_metrics *m, uint32_t j, uint64_t t_us)
@@ -320,7 +355,8 @@ drop_observer(struct sim_metrics *m, uint32_t j, uint64_t t_us)
 		struct sim_rumour *ru = &m->rum[r];
 
 		if (ru->subject != j && o->start_seq <= ru->seq0 &&
-		    j < ru->cap) {
+		    j < ru->cap &&
+		    (!ru->need || sim_bit_get(ru->need, ru->cap, j))) {
 			ru->eligible--;
 			if (sim_bit_get(ru->bits, ru->cap, j))
 				ru->declared--;
@@ -367,23 +403,38 @@ int
 sim_metrics_node_crash(struct sim_metrics *m, uint32_t i, uint64_t t_us)
 {
 	struct sim_mnode *n = &m->nodes[i];
-	int r;
+	uint64_t *join_bits = NULL;
+	uint32_t join_cap = 0;
+	int r, rc = 0;
 
 	if (!is_live(n))
 		return 0;
-	if (n->open_join)
+	if (n->open_join) {
+		struct sim_rumour *jr = &m->rum[n->open_join - 1];
+
+		/* Keep who had heard of it before the join rumour goes. */
+		join_bits = jr->bits;
+		join_cap = jr->cap;
+		jr->bits = NULL;
 		close_rumour(m, n->open_join - 1, t_us, true);
+	}
 	if (n->open_leave)
 		close_rumour(m, n->open_leave - 1, t_us, true);
 	n->status = SIM_MS_DOWN;
 	m->live--;
 	drop_observer(m, i, t_us);
 	r = new_rumour(m, SIM_RUM_CRASH, i, t_us, m->live);
-	if (r < 0)
+	if (r < 0) {
+		free(join_bits);
 		return r;
+	}
+	if (join_bits)
+		rc = restrict_to_join(m, (uint32_t)r, join_bits, join_cap,
+				      t_us);
+	free(join_bits);
 	if (m->rum[r].open)
 		m->nodes[i].open_crash = (uint32_t)r + 1;
-	return 0;
+	return rc;
 }
 
 int
@@ -398,6 +449,15 @@ sim_metrics_node_leave(struct sim_metrics *m, uint32_t i, uint64_t t_us)
 	r = new_rumour(m, SIM_RUM_LEAVE, i, t_us, m->live - 1);
 	if (r < 0)
 		return r;
+	if (m->nodes[i].open_join) {
+		const struct sim_rumour *jr =
+			&m->rum[m->nodes[i].open_join - 1];
+		int rc = restrict_to_join(m, (uint32_t)r, jr->bits, jr->cap,
+					  t_us);
+
+		if (rc)
+			return rc;
+	}
 	if (m->rum[r].open)
 		m->nodes[i].open_leave = (uint32_t)r + 1;
 	return 0;
@@ -445,6 +505,7 @@ declare(struct sim_metrics *m, uint32_t r, uint32_t j, uint64_t t_us)
 
 	if (!ru->open || j == ru->subject || j >= ru->cap ||
 	    m->nodes[j].start_seq > ru->seq0 || !is_live(&m->nodes[j]) ||
+	    (ru->need && !sim_bit_get(ru->need, ru->cap, j)) ||
 	    sim_bit_get(ru->bits, ru->cap, j))
 		return;
 	sim_bit_set(ru->bits, j);

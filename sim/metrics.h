@@ -137,8 +137,12 @@ struct sim_rumour {
 	uint32_t declared;	   /* of those, how many did */
 	bool open;
 	bool interrupted; /* the subject came back (or went) before done */
-	uint32_t cap;	  /* bits in `bits` */
+	uint32_t cap;	  /* bits in `bits` and `need` */
 	uint64_t *bits;	  /* observers that reported; NULL once closed */
+	/* When the subject crashed or left before its own join had reached
+	 * everyone, only the observers that knew it must report: they are
+	 * set here. NULL: every observer running at t0. */
+	uint64_t *need;
 };
 
 /* Disturbance kinds (bits): faults that excuse false alarms. */
