@@ -32,11 +32,12 @@
  * requester has been told one way or the other.
  *
  * Bootstrap: node i starts at i * stagger and joins through the seeds.
- * The warm start (`bootstrap warm`) starts every node at 0 and joins
- * through the first seed, whose answers are replaced by connection resets
- * until it has heard from every node; each node's retry (after its join
- * backoff) then returns the whole member table. Only public verbs are used:
- * the network resets a connection, which a real network can do.
+ * The warm start (`bootstrap warm`) starts every node at 0 from a converged
+ * view handed in with node_preload() (no events, no broadcasts: the
+ * cluster is as if its bootstrap had long spread). For node kinds without
+ * preload (the toy), it joins every node through the first seed, whose
+ * answers are replaced by connection resets until it has heard from every
+ * node, so each retry (after the join backoff) returns the whole table.
  *
  * Faults that affect processing live here: a paused node queues every
  * input (datagrams, stream frames, timeouts) and replays it in order when
@@ -95,6 +96,13 @@ enum ev_type {
 	EV_SLOW_END, /* node; a = slow token */
 	EV_FLAP,     /* a = cut index, b = net epoch; p unused */
 	EV_CHURN,    /* a = action index */
+	EV_WARM,     /* start every initial node from a converged view */
+};
+
+enum start_kind {
+	START_JOIN = 0, /* a new node: join through the seeds */
+	START_RESTART,	/* same name, new incarnation: join again */
+	START_WARM,	/* warm start: no join, the view comes by preload */
 };
 
 #define EVF_SLOWED 1
@@ -502,8 +510,9 @@ live_stop(struct sim *s, struct vnode *v)
 }
 
 static void
-node_start(struct sim *s, uint32_t i, bool restart)
+node_start(struct sim *s, uint32_t i, enum start_kind how)
 {
+	bool restart = how == START_RESTART;
 	struct vnode *v;
 	struct sim_node_spec spec;
 	struct addr seeds[SIM_SEEDS_MAX];
@@ -553,7 +562,9 @@ node_start(struct sim *s, uint32_t i, bool restart)
 	v->start_ms = spec.start_ms;
 	v->up_since_us = s->now_us > s->measure_us ? s->now_us : s->measure_us;
 	if (sim_metrics_node_start(&s->m, i, s->now_us, spec.start_ms,
-				   restart)) {
+				   how == START_WARM ? -1
+				   : restart	     ? SIM_RUM_REJOIN
+						     : SIM_RUM_JOIN)) {
 		fail(s, ERR_NOMEM, "out of memory (metrics)");
 		return;
 	}
@@ -575,7 +586,7 @@ node_start(struct sim *s, uint32_t i, bool restart)
 			}
 		}
 	}
-	if (nseeds) {
+	if (nseeds && how != START_WARM) {
 		err = s->ops->join(v->obj, now_ms(v, s->now_us), seeds, nseeds);
 		if (err)
 			fail(s, err, "node-%" PRIu32 ": join: %s", i,
@@ -1471,7 +1482,7 @@ action(struct sim *s, uint32_t ai)
 		for (k = 0; k < s->idx[0]; k++) {
 			i = s->idx[1 + k];
 			crash(s, i);
-			node_start(s, i, true);
+			node_start(s, i, START_RESTART);
 		}
 		break;
 	case SIM_ACT_LEAVE:
@@ -1615,7 +1626,7 @@ churn_step(struct sim *s, uint32_t ai)
 			fail(s, ERR_NOMEM, "too many nodes");
 			return;
 		}
-		node_start(s, i, false);
+		node_start(s, i, START_JOIN);
 		return;
 	}
 	mark = calloc(s->n + 1, 1);
@@ -1855,6 +1866,71 @@ progress(struct sim *s, bool last)
 		fputc('\n', stderr);
 }
 
+/* Warm start through node_preload(): every initial node starts now and
+ * is handed the converged view (every other initial node alive, with its
+ * real incarnation, address and metadata), as if the bootstrap had already
+ * spread. Names and metadata are copied first: the pointers self_info()
+ * hands out live only until the next call on their node. */
+static void
+warm_start(struct sim *s)
+{
+	uint32_t n = s->sc->nodes, k = 0;
+	struct swim_member_info *all = calloc(n + 1, sizeof(*all));
+	char(*names)[SWIM_NAME_MAX + 1] = calloc(n + 1, sizeof(*names));
+	uint8_t *metas = NULL;
+	size_t mlen = 0, mcap = 0;
+
+	if (!all || !names)
+		goto out_nomem;
+	for (uint32_t i = 0; i < n && !s->err; i++)
+		node_start(s, i, START_WARM);
+	for (uint32_t i = 0; i < n && !s->err; i++) {
+		struct swim_member_info mi;
+
+		if (!running(&s->v[i]) || !s->ops->self_info(s->v[i].obj, &mi))
+			continue;
+		if (mlen + mi.meta_len > mcap) {
+			size_t cap = (mcap + mi.meta_len) * 2 + 4096;
+			uint8_t *p = realloc(metas, cap);
+
+			if (!p)
+				goto out_nomem;
+			metas = p;
+			mcap = cap;
+		}
+		if (mi.meta_len)
+			memcpy(metas + mlen, mi.meta, mi.meta_len);
+		snprintf(names[k], sizeof(names[k]), "%s", mi.name);
+		all[k] = mi;
+		all[k].name = names[k];
+		all[k].meta =
+			(const uint8_t *)(uintptr_t)mlen; /* fixed below */
+		all[k].is_self = false;
+		mlen += mi.meta_len;
+		k++;
+	}
+	for (uint32_t j = 0; j < k; j++)
+		all[j].meta =
+			all[j].meta_len ? metas + (uintptr_t)all[j].meta : NULL;
+	for (uint32_t i = 0; i < n && !s->err; i++) {
+		struct vnode *v = &s->v[i];
+
+		if (!running(v))
+			continue;
+		s->ops->preload(v->obj, now_ms(v, s->now_us), all, k);
+		after_call(s, i);
+	}
+	free(all);
+	free(names);
+	free(metas);
+	return;
+out_nomem:
+	free(all);
+	free(names);
+	free(metas);
+	fail(s, ERR_NOMEM, "out of memory (warm start)");
+}
+
 static void
 dispatch(struct sim *s, const struct sim_ev *ev)
 {
@@ -1884,7 +1960,10 @@ dispatch(struct sim *s, const struct sim_ev *ev)
 		break;
 	}
 	case EV_START:
-		node_start(s, ev->node, ev->a != 0);
+		node_start(s, ev->node, ev->a ? START_RESTART : START_JOIN);
+		break;
+	case EV_WARM:
+		warm_start(s);
 		break;
 	case EV_RESUME:
 		if (ev->node < s->n && s->v[ev->node].pause_token == ev->a)
@@ -2026,7 +2105,10 @@ sim_new(const struct sim_scenario *sc, const struct sim_node_ops *ops,
 						     : s->bootstrap_end_us;
 	s->m.measure_us = s->measure_us;
 	s->stream_timeout_us = (uint64_t)sc->prof.stream_timeout_ms * 1000;
-	s->warm_pending = sc->warm && sc->nodes > 1 ? sc->nodes - 1 : 0;
+	s->warm_pending =
+		sc->warm && sc->nodes > 1 && !(ops->preload && ops->self_info)
+			? sc->nodes - 1
+			: 0;
 	s->sample_us = sc->sample_ms ? sc->sample_ms * 1000
 				     : (sc->nodes <= 2000 ? 1000000 : 5000000);
 	s->capidx = 1024;
@@ -2042,9 +2124,12 @@ sim_new(const struct sim_scenario *sc, const struct sim_node_ops *ops,
 
 	/* Bootstrap, then the scenario, then the first sample: at equal
 	 * times this is also the order they run in. */
-	for (uint32_t i = 0; i < sc->nodes; i++)
-		push(s, sc->warm ? 0 : (uint64_t)i * sc->stagger_us, EV_START,
-		     i, 0, 0, NULL);
+	if (sc->warm && ops->preload && ops->self_info)
+		push(s, 0, EV_WARM, 0, 0, 0, NULL);
+	else
+		for (uint32_t i = 0; i < sc->nodes; i++)
+			push(s, sc->warm ? 0 : (uint64_t)i * sc->stagger_us,
+			     EV_START, i, 0, 0, NULL);
 	for (uint32_t a = 0; a < sc->nacts; a++)
 		push(s, sc->acts[a].t_us, EV_ACTION, 0, a, 0, NULL);
 	push(s, s->sample_us, EV_SAMPLE, 0, 0, 0, NULL);

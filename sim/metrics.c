@@ -371,10 +371,10 @@ drop_observer(struct sim_metrics *m, uint32_t j, uint64_t t_us)
 
 int
 sim_metrics_node_start(struct sim_metrics *m, uint32_t i, uint64_t t_us,
-		       uint64_t start_ms, bool restart)
+		       uint64_t start_ms, int kind)
 {
 	struct sim_mnode *n;
-	int r;
+	int r = -1;
 
 	if (grow_nodes(m, i + 1))
 		return ERR_NOMEM;
@@ -385,12 +385,13 @@ sim_metrics_node_start(struct sim_metrics *m, uint32_t i, uint64_t t_us,
 		close_rumour(m, n->open_join - 1, t_us, true);
 	if (n->open_leave)
 		close_rumour(m, n->open_leave - 1, t_us, true);
-	r = new_rumour(m, restart ? SIM_RUM_REJOIN : SIM_RUM_JOIN, i, t_us,
-		       m->live);
-	if (r < 0)
-		return r;
+	if (kind >= 0) {
+		r = new_rumour(m, (uint32_t)kind, i, t_us, m->live);
+		if (r < 0)
+			return r;
+	}
 	n = &m->nodes[i];
-	if (m->rum[r].open)
+	if (r >= 0 && m->rum[r].open)
 		n->open_join = (uint32_t)r + 1;
 	n->status = SIM_MS_UP;
 	n->start_ms = start_ms;

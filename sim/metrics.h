@@ -221,8 +221,10 @@ int sim_metrics_init(struct sim_metrics *m, uint32_t nodes, uint64_t grace_us,
 void sim_metrics_release(struct sim_metrics *m);
 
 /* Ground truth from the engine. */
+/* kind: SIM_RUM_JOIN or SIM_RUM_REJOIN starts a rumour about the node;
+ * -1 (a warm start: everyone already knows it) starts none. */
 int sim_metrics_node_start(struct sim_metrics *m, uint32_t i, uint64_t t_us,
-			   uint64_t start_ms, bool restart);
+			   uint64_t start_ms, int kind);
 int sim_metrics_node_crash(struct sim_metrics *m, uint32_t i, uint64_t t_us);
 int sim_metrics_node_leave(struct sim_metrics *m, uint32_t i, uint64_t t_us);
 void sim_metrics_node_stop(struct sim_metrics *m, uint32_t i, uint64_t t_us);

@@ -173,6 +173,21 @@ real_dump(const void *n, FILE *f)
 	}
 }
 
+static bool
+real_self_info(const void *n, struct swim_member_info *out)
+{
+	const struct swim *sw = node_swim(n);
+
+	return swim_member_find(sw, swim_name(sw), out);
+}
+
+static size_t
+real_preload(void *n, uint64_t now, const struct swim_member_info *m,
+	     size_t count)
+{
+	return node_preload(n, now, m, count);
+}
+
 static const struct sim_node_ops real_ops = {
 	.name = "node",
 	.create = real_create,
@@ -194,6 +209,8 @@ static const struct sim_node_ops real_ops = {
 	.health = real_health,
 	.drops = real_drops,
 	.dump = real_dump,
+	.self_info = real_self_info,
+	.preload = real_preload,
 };
 
 const struct sim_node_ops *

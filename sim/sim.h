@@ -121,6 +121,12 @@ struct sim_node_ops {
 	uint64_t (*drops)(const void *n);
 	/* Print the node's member table, one member a line (may be NULL). */
 	void (*dump)(const void *n, FILE *f);
+	/* Warm start (may be NULL): the node's own entry (name, address,
+	 * incarnation, metadata; pointers valid until the next call on the
+	 * node), and node_preload() of a converged view. */
+	bool (*self_info)(const void *n, struct swim_member_info *out);
+	size_t (*preload)(void *n, uint64_t now_ms,
+			  const struct swim_member_info *m, size_t count);
 };
 
 /* The real `struct node` (sched/node.h). */
