@@ -105,6 +105,7 @@ enum stream_purpose {
 
 struct susp {
 	uint32_t slot;
+	bool held;	/* expired unconfirmed: a private doubt (see tick) */
 	uint32_t k;	/* confirmations that shrink the timeout fully */
 	uint32_t n;	/* independent confirmations so far */
 	uint32_t nwho;
@@ -1156,8 +1157,10 @@ on_suspect(struct swim *s, uint64_t now, const char *name, size_t len,
 		who = intern_get(s->env.pool, from, from_len);
 		if (!who)
 			return;
-		if (sp && susp_confirm(sp, who))
+		if (sp && susp_confirm(sp, who)) {
+			sp->held = false;
 			announce(s, slot, who);
+		}
 		intern_put(s->env.pool, who);
 		return;
 	}
@@ -1351,6 +1354,34 @@ probe_finish(struct swim *s, uint64_t now)
 	}
 	intern_put(s->env.pool, s->pr.target);
 	s->pr.target = NULL;
+}
+
+/* A ping outside the probe cycle that carries our suspicion of the member
+ * (as a probe of a suspect does): a live member refutes on receipt. */
+static void
+buddy_ping(struct swim *s, uint64_t now, uint32_t slot)
+{
+	struct member *e = mem(s, slot);
+	struct wire_msg m[2];
+	struct addr to;
+
+	mtab_ident_addr(e->ident, &to);
+	memset(m, 0, sizeof(m));
+	m[0].type = WIRE_PING;
+	m[0].seq = ++s->ping_seq;
+	m[0].node = e->name->data;
+	m[0].node_len = e->name->len;
+	m[0].has_src = true;
+	m[0].src = s->cfg.addr;
+	m[0].from = s->cfg.name;
+	m[0].from_len = (uint32_t)s->name_len;
+	m[1].type = WIRE_SUSPECT;
+	m[1].inc = e->inc;
+	m[1].node = e->name->data;
+	m[1].node_len = e->name->len;
+	m[1].from = s->cfg.name;
+	m[1].from_len = (uint32_t)s->name_len;
+	send_dgram(s, now, &to, m, 2, false);
 }
 
 /* ---- relays (we are a ping-req helper) ---- */
@@ -1707,6 +1738,21 @@ encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join)
 		wm.meta_len = (uint32_t)meta_len;
 		wm.inc = e->inc;
 		wm.state = e->state;
+		wm.from = NULL;
+		wm.from_len = 0;
+		if (e->state == SWIM_SUSPECT) {
+			const struct susp *sp = susp_find(s, i);
+
+			/* A held suspicion is our private doubt; a live one
+			 * travels with its first accuser, so that its echo
+			 * never counts as a confirmation. */
+			if (sp && sp->held) {
+				wm.state = SWIM_ALIVE;
+			} else if (sp && sp->nwho) {
+				wm.from = sp->who[0]->data;
+				wm.from_len = sp->who[0]->len;
+			}
+		}
 		wire_member_write(&w, &wm);
 	}
 	buf_init(&app, s->cfg.prof.stream_max / 2);
@@ -1761,9 +1807,17 @@ merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws)
 				wm.name_len, true);
 			break;
 		default:
-			/* A remote suspect or dead only makes us suspect. */
-			on_suspect(s, now, wm.name, wm.name_len, wm.inc,
-				   s->cfg.name, s->name_len);
+			/* A remote suspect or dead only makes us suspect, and
+			 * the accuser is the peer, not us: an echo of its
+			 * doubt must not count as an independent
+			 * confirmation. */
+			if (wm.state == SWIM_SUSPECT && wm.from)
+				on_suspect(s, now, wm.name, wm.name_len,
+					   wm.inc, wm.from, wm.from_len);
+			else
+				on_suspect(s, now, wm.name, wm.name_len,
+					   wm.inc, ws->hdr.sender,
+					   ws->hdr.sender_len);
 			break;
 		}
 	}
@@ -2158,6 +2212,28 @@ swim_tick(struct swim *s, uint64_t now)
 			continue;
 		}
 		e = mem(s, slot);
+		if (e->state == SWIM_SUSPECT && e->inc == inc &&
+		    s->susp[i].k >= 1 && s->susp[i].n == 0) {
+			/* Nobody confirmed, though others probe this member
+			 * too: we are alone in our belief, which is what a
+			 * node cut off from the cluster (or from this one
+			 * member) sees. Do not declare a death we cannot
+			 * back. Hold the suspicion as a private doubt: stop
+			 * gossiping it, do not pass it on in push-pull, and
+			 * tell the member itself (a buddy ping), so that it
+			 * refutes as soon as it can hear us. A confirmation
+			 * from anyone turns it back into a suspicion. */
+			struct susp *sp = &s->susp[i];
+
+			sp->held = true;
+			sp->start_ms = now;
+			sp->deadline_ms = now + susp_timeout(sp);
+			s->st.suspicions_held++;
+			dissem_forget_member(&s->q, slot);
+			buddy_ping(s, now, slot);
+			i++;
+			continue;
+		}
 		if (e->state == SWIM_SUSPECT && e->inc == inc) {
 			s->st.deaths_declared++;
 			on_dead(s, now, e->name->data, e->name->len, e->inc,

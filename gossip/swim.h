@@ -195,6 +195,7 @@ struct swim_stats {
 	uint64_t probe_tcp_saved; /* UDP failed, the TCP fallback answered */
 	uint64_t nacks_sent, nacks_recv;
 	uint64_t suspicions, refutes, deaths_declared;
+	uint64_t suspicions_held; /* expired unconfirmed: not declared */
 	uint64_t broadcasts_dropped; /* app queue overflow */
 	uint64_t pushpulls;
 };

@@ -235,7 +235,7 @@ wire_stream_begin(struct codec_writer *w, const struct wire_hdr *h,
 void
 wire_member_write(struct codec_writer *w, const struct wire_member *m)
 {
-	codec_write_map(w, 5);
+	codec_write_map(w, m->from ? 6 : 5);
 	codec_write_uint(w, 1);
 	codec_write_str(w, m->name, m->name_len);
 	codec_write_uint(w, 2);
@@ -246,6 +246,10 @@ wire_member_write(struct codec_writer *w, const struct wire_member *m)
 	codec_write_uint(w, m->inc);
 	codec_write_uint(w, 5);
 	codec_write_uint(w, m->state);
+	if (m->from) {
+		codec_write_uint(w, 6);
+		codec_write_str(w, m->from, m->from_len);
+	}
 }
 
 void
@@ -639,7 +643,7 @@ wire_member_decode(struct codec_reader *r, struct wire_member *m)
 
 		if (codec_read_uint(r, &key))
 			return r->err;
-		if (key >= 1 && key <= 5) {
+		if (key >= 1 && key <= 6) {
 			if (seen & (1u << key))
 				return codec_fail(r, ERR_DECODE);
 			seen |= 1u << key;
@@ -647,6 +651,9 @@ wire_member_decode(struct codec_reader *r, struct wire_member *m)
 		switch (key) {
 		case 1:
 			read_name(r, &m->name, &m->name_len);
+			break;
+		case 6:
+			read_name(r, &m->from, &m->from_len);
 			break;
 		case 2:
 			read_addr(r, &m->addr);

@@ -34,7 +34,9 @@
  *   8 user        1 payload (bin): an application broadcast
  *
  *   member (push-pull) = map { 1 name, 2 addr, 3 meta, 4 incarnation,
- *                              5 state: 0 alive 1 suspect 2 dead 3 left }
+ *                              5 state: 0 alive 1 suspect 2 dead 3 left,
+ *                              6 accuser (str, optional: who first
+ *                                suspected it, for suspect entries) }
  *
  * Addresses are bin of 6 (IPv4 + port) or 18 bytes (IPv6 + port). Unknown
  * keys are skipped and unknown message types ignored, so a newer peer can
@@ -108,6 +110,8 @@ struct wire_msg {
 struct wire_member {
 	const char *name;
 	uint32_t name_len;
+	const char *from; /* accuser of a suspect entry, or NULL */
+	uint32_t from_len;
 	struct addr addr;
 	const uint8_t *meta;
 	uint32_t meta_len;

@@ -272,6 +272,7 @@ build_frame(unsigned n, size_t *len)
 	for (unsigned i = 0; i < n; i++) {
 		struct wire_member m;
 
+		memset(&m, 0, sizeof(m));
 		member_name(name, sizeof(name), i);
 		m.name = name;
 		m.name_len = (uint32_t)strlen(name);

@@ -449,6 +449,10 @@ test_stream_roundtrip(void **state)
 		m.meta_len = (uint32_t)i;
 		m.inc = 100 + (uint64_t)i;
 		m.state = (uint8_t)i;
+		if (i == 1) {
+			m.from = "accuser-7";
+			m.from_len = 9;
+		}
 		wire_member_write(&w, &m);
 	}
 	wire_stream_app(&w, app, sizeof(app));
@@ -467,6 +471,12 @@ test_stream_roundtrip(void **state)
 		assert_int_equal(m.state, i);
 		assert_int_equal(m.meta_len, i);
 		assert_int_equal(m.addr.ip[3], i);
+		if (i == 1) {
+			assert_int_equal(m.from_len, 9);
+			assert_memory_equal(m.from, "accuser-7", 9);
+		} else {
+			assert_null(m.from);
+		}
 	}
 	assert_int_equal(codec_read_end(&ws.members), 0);
 	for (size_t k = 0; k < b.len; k++) {
