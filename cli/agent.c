@@ -196,41 +196,44 @@ event_level(enum swim_event_kind k)
 	}
 }
 
+/* A handler's extra environment, built on the stack. */
+struct henv {
+	char s[32][256];
+	const char *p[32];
+	size_t n;
+};
+
+static void henv_add(struct henv *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static void
-run_handlers(struct agent *a, const struct swim_event *ev, const char *name)
+henv_add(struct henv *h, const char *fmt, ...)
 {
-	char env_s[24][160];
-	const char *env[24];
-	size_t n = 0;
-	char addr[ADDR_STR_MAX], self_addr[ADDR_STR_MAX];
+	va_list ap;
+
+	if (h->n >= sizeof(h->s) / sizeof(h->s[0]))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(h->s[h->n], sizeof(h->s[0]), fmt, ap);
+	va_end(ap);
+	h->p[h->n] = h->s[h->n];
+	h->n++;
+}
+
+/* What every handler run gets: the event, us, our tags. */
+static void
+henv_common(struct agent *a, struct henv *h, const char *name, uint64_t time_ms)
+{
 	struct node_tag tags[NODE_TAGS_MAX];
-	char stdin_text[2048];
-	size_t slen = 0;
-	const char *role = "";
+	char self_addr[ADDR_STR_MAX];
 	int ntags;
 
-	if (!handler_runner_wants(&a->handlers, name))
-		return;
-	addr_format(&ev->addr, addr, sizeof(addr));
 	addr_format(&a->advertise, self_addr, sizeof(self_addr));
-#define ENV(...)                                                               \
-	do {                                                                   \
-		if (n < 24) {                                                  \
-			snprintf(env_s[n], sizeof(env_s[n]), __VA_ARGS__);     \
-			env[n] = env_s[n];                                     \
-			n++;                                                   \
-		}                                                              \
-	} while (0)
-	ENV("SHOAL_EVENT=%s", name);
-	ENV("SHOAL_EVENT_TIME_MS=%llu", (unsigned long long)ev->time_ms);
-	ENV("SHOAL_SELF_NAME=%s", a->opts->name);
-	ENV("SHOAL_SELF_ADDR=%s", self_addr);
-	ENV("SHOAL_CLUSTER=%s", a->opts->cluster);
-	ENV("SHOAL_MEMBER_NAME=%s", ev->name);
-	ENV("SHOAL_MEMBER_ADDR=%s", addr);
-	ENV("SHOAL_MEMBER_STATUS=%s", swim_state_name(ev->state));
-	ENV("SHOAL_MEMBER_INCARNATION=%llu",
-	    (unsigned long long)ev->incarnation);
+	henv_add(h, "SHOAL_EVENT=%s", name);
+	henv_add(h, "SHOAL_EVENT_TIME_MS=%llu", (unsigned long long)time_ms);
+	henv_add(h, "SHOAL_SELF_NAME=%s", a->opts->name);
+	henv_add(h, "SHOAL_SELF_ADDR=%s", self_addr);
+	henv_add(h, "SHOAL_CLUSTER=%s", a->opts->cluster);
 	/* Our own tags, like serf's SERF_TAG_*. */
 	ntags = node_member_tags(a->node, a->opts->name, tags, NODE_TAGS_MAX);
 	for (int i = 0; i < ntags; i++) {
@@ -245,9 +248,30 @@ run_handlers(struct agent *a, const struct swim_event *ev, const char *name)
 							  : c;
 		}
 		key[k] = '\0';
-		ENV("SHOAL_TAG_%s=%s", key, tags[i].value);
+		henv_add(h, "SHOAL_TAG_%s=%s", key, tags[i].value);
 	}
-#undef ENV
+}
+
+static void
+run_handlers(struct agent *a, const struct swim_event *ev, const char *name)
+{
+	struct henv h = {.n = 0};
+	char addr[ADDR_STR_MAX];
+	struct node_tag tags[NODE_TAGS_MAX];
+	char stdin_text[2048];
+	size_t slen = 0;
+	const char *role = "";
+	int ntags;
+
+	if (!handler_runner_wants(&a->handlers, name))
+		return;
+	addr_format(&ev->addr, addr, sizeof(addr));
+	henv_common(a, &h, name, ev->time_ms);
+	henv_add(&h, "SHOAL_MEMBER_NAME=%s", ev->name);
+	henv_add(&h, "SHOAL_MEMBER_ADDR=%s", addr);
+	henv_add(&h, "SHOAL_MEMBER_STATUS=%s", swim_state_name(ev->state));
+	henv_add(&h, "SHOAL_MEMBER_INCARNATION=%llu",
+		 (unsigned long long)ev->incarnation);
 	/* stdin: NAME ADDRESS STATUS ROLE TAGS, tab-separated, like serf. */
 	ntags = node_member_tags(a->node, ev->name, tags, NODE_TAGS_MAX);
 	for (int i = 0; i < ntags; i++)
@@ -269,7 +293,92 @@ run_handlers(struct agent *a, const struct swim_event *ev, const char *name)
 		stdin_text[slen++] = '\n';
 	else
 		slen = sizeof(stdin_text) - 1;
-	handler_submit(&a->handlers, name, env, n, stdin_text, slen);
+	handler_submit(&a->handlers, name, h.p, h.n, stdin_text, slen);
+}
+
+/* manager: SHOAL_MANAGER (empty when none), _TERM, _LEADING, _STATUS;
+ * stdin "MANAGER TERM LEADING STATUS" tab-separated. */
+static void
+run_manager_handlers(struct agent *a, const struct node_event *ev)
+{
+	struct node_manager_status ms;
+	struct henv h = {.n = 0};
+	char text[512];
+	int n;
+
+	if (!handler_runner_wants(&a->handlers, "manager"))
+		return;
+	node_manager_status(a->node, &ms);
+	henv_common(a, &h, "manager", ev->time_ms);
+	henv_add(&h, "SHOAL_MANAGER=%s", ev->manager.manager);
+	henv_add(&h, "SHOAL_MANAGER_TERM=%llu",
+		 (unsigned long long)ev->manager.term);
+	henv_add(&h, "SHOAL_MANAGER_LEADING=%s",
+		 ev->manager.leading ? "true" : "false");
+	henv_add(&h, "SHOAL_MANAGER_STATUS=%s", ms.text);
+	n = snprintf(text, sizeof(text), "%s\t%llu\t%s\t%s\n",
+		     ev->manager.manager[0] ? ev->manager.manager : "-",
+		     (unsigned long long)ev->manager.term,
+		     ev->manager.leading ? "true" : "false", ms.text);
+	handler_submit(&a->handlers, "manager", h.p, h.n, text,
+		       n < 0			  ? 0
+		       : (size_t)n < sizeof(text) ? (size_t)n
+						  : sizeof(text) - 1);
+}
+
+/* task-start/stop/restart: SHOAL_SERVICE, SHOAL_SLOT, SHOAL_TASK_DIGEST;
+ * stdin "SERVICE SLOT NODE DIGEST". */
+static void
+run_task_handlers(struct agent *a, const struct node_event *ev,
+		  const char *name)
+{
+	struct henv h = {.n = 0};
+	char text[256];
+	int n;
+
+	if (!handler_runner_wants(&a->handlers, name))
+		return;
+	henv_common(a, &h, name, ev->time_ms);
+	henv_add(&h, "SHOAL_SERVICE=%s", ev->task.service);
+	henv_add(&h, "SHOAL_SLOT=%u", (unsigned)ev->task.slot);
+	henv_add(&h, "SHOAL_TASK_DIGEST=%016llx",
+		 (unsigned long long)ev->task.task_digest);
+	n = snprintf(text, sizeof(text), "%s\t%u\t%s\t%016llx\n",
+		     ev->task.service, (unsigned)ev->task.slot, a->opts->name,
+		     (unsigned long long)ev->task.task_digest);
+	handler_submit(&a->handlers, name, h.p, h.n, text,
+		       n < 0 ? 0 : (size_t)n);
+}
+
+/* task-exit / task-failed: also _STATE, _EXIT, _RESTARTS, _RESTART,
+ * _PID, _ERROR; stdin "SERVICE SLOT NODE STATE EXIT RESTARTS". */
+static void
+run_exit_handlers(struct agent *a, uint64_t time_ms, const char *name,
+		  const struct task_exit *e)
+{
+	struct henv h = {.n = 0};
+	char text[256];
+	int n;
+
+	if (!handler_runner_wants(&a->handlers, name))
+		return;
+	henv_common(a, &h, name, time_ms);
+	henv_add(&h, "SHOAL_SERVICE=%s", e->service);
+	henv_add(&h, "SHOAL_SLOT=%u", (unsigned)e->slot);
+	henv_add(&h, "SHOAL_TASK_DIGEST=%016llx",
+		 (unsigned long long)e->digest);
+	henv_add(&h, "SHOAL_TASK_STATE=%s", task_state_name(e->state));
+	henv_add(&h, "SHOAL_TASK_EXIT=%d", (int)e->exit_code);
+	henv_add(&h, "SHOAL_TASK_RESTARTS=%u", (unsigned)e->restarts);
+	henv_add(&h, "SHOAL_TASK_RESTART=%s", e->will_restart ? "yes" : "no");
+	henv_add(&h, "SHOAL_TASK_PID=%ld", (long)e->pid);
+	henv_add(&h, "SHOAL_TASK_ERROR=%s", e->msg ? e->msg : "");
+	n = snprintf(text, sizeof(text), "%s\t%u\t%s\t%s\t%d\t%u\n", e->service,
+		     (unsigned)e->slot, a->opts->name,
+		     task_state_name(e->state), (int)e->exit_code,
+		     (unsigned)e->restarts);
+	handler_submit(&a->handlers, name, h.p, h.n, text,
+		       n < 0 ? 0 : (size_t)n);
 }
 
 static void
@@ -310,15 +419,85 @@ stop_loop(struct agent *a, int code)
 }
 
 static void
+on_manager(struct agent *a, const struct node_event *ev)
+{
+	struct node_manager_status ms;
+	struct log_rec r;
+
+	node_manager_status(a->node, &ms);
+	if (log_begin(&r, &a->log.lg,
+		      ev->manager.manager[0] ? LOG_INFO : LOG_WARN,
+		      "manager event")) {
+		log_str(&r, "event", "manager");
+		log_str(&r, "manager",
+			ev->manager.manager[0] ? ev->manager.manager : "-");
+		log_u64(&r, "term", ev->manager.term);
+		log_bool(&r, "leading", ev->manager.leading);
+		if (!ev->manager.manager[0])
+			log_str(&r, "status", ms.text);
+		log_end(&r);
+	}
+	agent_ctl_event(a, ev);
+	run_manager_handlers(a, ev);
+}
+
+static void
+on_task(struct agent *a, const struct node_event *ev)
+{
+	const char *name = node_event_name(ev);
+	struct log_rec r;
+
+	if (log_begin(&r, &a->log.lg, LOG_DEBUG, "task event")) {
+		log_str(&r, "event", name);
+		log_str(&r, "service", ev->task.service);
+		log_u64(&r, "slot", ev->task.slot);
+		log_end(&r);
+	}
+	agent_ctl_event(a, ev);
+	run_task_handlers(a, ev, name);
+	if (!a->tasks_ready)
+		return;
+	/* ev->task.spec is valid until our next call into the node, which
+	 * the driver's first report is: it copies the spec before that. */
+	switch (ev->kind) {
+	case NODE_EV_TASK_START:
+		task_driver_start(&a->tasks, ev->task.service, ev->task.slot,
+				  ev->task.task_digest, ev->task.spec);
+		break;
+	case NODE_EV_TASK_STOP:
+		task_driver_stop(&a->tasks, ev->task.service, ev->task.slot,
+				 ev->task.spec == NULL);
+		break;
+	case NODE_EV_TASK_RESTART:
+		task_driver_restart(&a->tasks, ev->task.service, ev->task.slot,
+				    ev->task.task_digest, ev->task.spec);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
 on_event(struct agent *a, const struct node_event *ev)
 {
 	const struct swim_event *m = &ev->member;
 	const char *name;
 	struct log_rec r;
 
-	if (ev->kind == NODE_EV_KEYRING) {
+	switch (ev->kind) {
+	case NODE_EV_KEYRING:
 		persist_keyring(a);
 		return;
+	case NODE_EV_MANAGER:
+		on_manager(a, ev);
+		return;
+	case NODE_EV_TASK_START:
+	case NODE_EV_TASK_STOP:
+	case NODE_EV_TASK_RESTART:
+		on_task(a, ev);
+		return;
+	case NODE_EV_MEMBER:
+		break;
 	}
 	if (ev->kind != NODE_EV_MEMBER)
 		return;
@@ -344,6 +523,109 @@ on_event(struct agent *a, const struct node_event *ev)
 	}
 }
 
+/* ---- tasks: the driver's reports go to the node ---- */
+
+static void
+on_pump_soon(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	agent_pump(w->data);
+}
+
+static uint64_t
+task_now(void *ctx)
+{
+	return agent_now(ctx);
+}
+
+/* While agent_pump() drains the node's events, reports wait in a queue
+ * that it empties into the node once the events are drained: the driver
+ * reports while the agent handles a TASK_* event, and the node must not
+ * be changed while events that point into its state are still waiting.
+ * A newer report of a waiting slot replaces the older one (the last
+ * state is what counts). Outside the pump a report goes to the node at
+ * once, and the pump that sends its gossip runs from the loop, after the
+ * driver's callback has returned. */
+static void
+task_report(void *ctx, const struct state_task *t)
+{
+	struct agent *a = ctx;
+	struct agent_report *q = NULL;
+
+	if (!a->node || a->stopping)
+		return;
+	if (!a->in_pump) {
+		if (node_task_report(a->node, agent_now(a), t) &&
+		    state_service_live(state_service_find(node_state(a->node),
+							  t->service)))
+			a->cnt.reports_dropped++;
+		if (!ev_is_active(&a->pump_w)) {
+			ev_timer_set(&a->pump_w, 0., 0.);
+			ev_timer_start(a->loop, &a->pump_w);
+		}
+		return;
+	}
+	for (unsigned i = 0; i < a->nreports; i++)
+		if (a->reports[i].t.slot == t->slot &&
+		    strcmp(a->reports[i].service, t->service) == 0)
+			q = &a->reports[i];
+	if (!q && a->nreports == a->reports_cap) {
+		unsigned cap = a->reports_cap ? a->reports_cap * 2 : 64;
+		struct agent_report *r =
+			cap <= AGENT_REPORTS_MAX
+				? realloc(a->reports, cap * sizeof(*r))
+				: NULL;
+
+		if (!r) {
+			a->cnt.reports_dropped++;
+			return;
+		}
+		a->reports = r;
+		a->reports_cap = cap;
+		/* The strings point into the entries: re-aim them. */
+		for (unsigned i = 0; i < a->nreports; i++) {
+			a->reports[i].t.service = a->reports[i].service;
+			if (a->reports[i].t.msg)
+				a->reports[i].t.msg = a->reports[i].msg;
+		}
+	}
+	if (!q)
+		q = &a->reports[a->nreports++];
+	q->t = *t;
+	snprintf(q->service, sizeof(q->service), "%s", t->service);
+	snprintf(q->msg, sizeof(q->msg), "%s", t->msg ? t->msg : "");
+	q->t.service = q->service;
+	q->t.msg = t->msg ? q->msg : NULL;
+	a->pump_again = true;
+}
+
+static void
+flush_reports(struct agent *a)
+{
+	uint64_t now = agent_now(a);
+
+	for (unsigned i = 0; i < a->nreports; i++) {
+		int rc = node_task_report(a->node, now, &a->reports[i].t);
+
+		if (rc && rc != ERR_NOENT)
+			a->cnt.reports_dropped++;
+	}
+	a->nreports = 0;
+}
+
+static void
+task_exited(void *ctx, const struct task_exit *e)
+{
+	struct agent *a = ctx;
+	const char *name =
+		e->state == TASK_COMPLETE ? "task-exit" : "task-failed";
+	uint64_t now = agent_now(a);
+
+	agent_ctl_task_exit(a, now, name, e);
+	run_exit_handlers(a, now, name, e);
+}
+
 void
 agent_pump(struct agent *a)
 {
@@ -365,6 +647,10 @@ agent_pump(struct agent *a)
 		}
 		while (node_pop_event(a->node, &ev))
 			on_event(a, &ev);
+		if (a->nreports && !a->stopping) {
+			flush_reports(a);
+			a->pump_again = true;
+		}
 		if (a->nfailed) {
 			uint32_t id = a->failed[--a->nfailed];
 
@@ -730,9 +1016,52 @@ setup_node(struct agent *a, const struct keyring *kr)
 	return 0;
 }
 
+static int
+setup_tasks(struct agent *a)
+{
+	struct task_driver_config tc;
+	struct task_driver_ops ops;
+	char why[256];
+	int n;
+
+	n = snprintf(a->tasks_dir, sizeof(a->tasks_dir), "%s/tasks",
+		     a->data_dir);
+	if (n < 0 || (size_t)n >= sizeof(a->tasks_dir))
+		return start_error("data dir path too long");
+	memset(&tc, 0, sizeof(tc));
+	tc.dir = a->tasks_dir;
+	tc.node = a->opts->name;
+	tc.cluster = a->opts->cluster;
+	tc.stop_grace_ms = a->opts->stop_grace_ms;
+	tc.max_tasks = a->opts->max_tasks_n;
+	tc.log_max = a->opts->log_max_bytes;
+	memset(&ops, 0, sizeof(ops));
+	ops.report = task_report;
+	ops.exited = task_exited;
+	ops.now = task_now;
+	ops.ctx = a;
+	if (task_driver_init(&a->tasks, a->loop, &a->log.lg, &tc, &ops, why,
+			     sizeof(why)))
+		return start_error("tasks: %s", why);
+	a->tasks_ready = true;
+	task_driver_reap_stale(&a->tasks);
+	return 0;
+}
+
 static void
 cleanup(struct agent *a)
 {
+	if (a->tasks_ready) {
+		/* A graceful exit stops tasks as a stop does; a forced one
+		 * kills them at once. */
+		task_driver_shutdown(&a->tasks, a->exit_code == 0
+							? a->opts->stop_grace_ms
+							: 0);
+		a->tasks_ready = false;
+	}
+	ev_timer_stop(a->loop, &a->pump_w);
+	free(a->reports);
+	a->reports = NULL;
 	if (a->exit_code == 0)
 		agent_ctl_flush(a, 1000); /* a forced exit does not wait */
 	agent_ctl_close_all(a);
@@ -835,6 +1164,8 @@ agent_main(int argc, char **argv)
 	a->tick_w.data = a;
 	ev_timer_init(&a->leave_w, on_leave_bound, 0., 0.);
 	a->leave_w.data = a;
+	ev_timer_init(&a->pump_w, on_pump_soon, 0., 0.);
+	a->pump_w.data = a;
 	if (setup_paths(a))
 		goto out_cleanup;
 	if (load_keys(a, &kr))
@@ -851,6 +1182,8 @@ agent_main(int argc, char **argv)
 		goto out_cleanup;
 	}
 	sodium_memzero(&kr, sizeof(kr));
+	if (setup_tasks(a))
+		goto out_cleanup;
 	if (agent_ctl_listen(a, err, sizeof(err))) {
 		start_error("control socket: %s", err);
 		goto out_cleanup;

@@ -6,7 +6,9 @@
  * shared by the runtime's three files:
  *
  *   agent.c         start-up, UDP, the timer, signals, events (logs,
- *                   handlers, monitors), keyring persistence, shutdown
+ *                   handlers, monitors), keyring persistence, tasks
+ *                   (the node's TASK_* events to cli/task.c and its
+ *                   reports back), shutdown
  *   agent_stream.c  gossip's TCP streams, inbound and outbound
  *   agent_ctl.c     the control socket (cli/ctl.h) and its commands
  *
@@ -37,6 +39,7 @@
 #include "cli/ctl.h"
 #include "cli/handler.h"
 #include "cli/opts.h"
+#include "cli/task.h"
 #include "core/addr.h"
 #include "core/buf.h"
 #include "core/intern.h"
@@ -54,7 +57,8 @@
 #define AGENT_CTL_IDLE_MS      60000 /* a request must complete within this */
 #define AGENT_UDP_BATCH	       64    /* datagrams read per wake-up */
 #define AGENT_FAILED_MAX       (AGENT_STREAMS_OUT_MAX * 4)
-#define AGENT_LEAVE_GRACE_MS   3000 /* on top of the profile's leave_timeout */
+#define AGENT_LEAVE_GRACE_MS   3000  /* on top of the profile's leave_timeout */
+#define AGENT_REPORTS_MAX      65536 /* task reports waiting for the node */
 
 struct agent_stream;
 struct agent_ctl_conn;
@@ -75,6 +79,15 @@ struct agent_counters {
 	uint64_t monitor_dropped;
 	uint64_t keyring_writes;
 	uint64_t keyring_write_errors;
+	uint64_t reports_dropped; /* task reports the node refused or that
+				   * found the queue full */
+};
+
+/* A task report waiting for the node (see agent.c). */
+struct agent_report {
+	char service[SPEC_NAME_MAX + 1];
+	char msg[STATE_TASK_MSG_MAX + 1];
+	struct state_task t; /* strings point into the two above */
 };
 
 struct agent {
@@ -106,6 +119,12 @@ struct agent {
 	ev_signal sigterm_w, sigint_w, sighup_w;
 
 	struct handler_runner handlers;
+	struct task_driver tasks;
+	bool tasks_ready;
+	char tasks_dir[AGENT_PATH_MAX + 16];
+	ev_timer pump_w; /* a pump soon, for work found outside the pump */
+	struct agent_report *reports; /* waiting for the node; see agent.c */
+	unsigned nreports, reports_cap;
 
 	struct agent_stream *streams; /* inbound and outbound */
 	unsigned nstreams_in, nstreams_out;
@@ -160,8 +179,11 @@ void agent_streams_close_all(struct agent *a);
 /* agent_ctl.c */
 int agent_ctl_listen(struct agent *a, char *why, size_t why_cap);
 void agent_ctl_close_all(struct agent *a);
-/* Send a membership event to every monitor. */
+/* Send a node event (member, manager, task) to every monitor. */
 void agent_ctl_event(struct agent *a, const struct node_event *ev);
+/* Send a task-exit / task-failed event to every monitor. */
+void agent_ctl_task_exit(struct agent *a, uint64_t time_ms, const char *name,
+			 const struct task_exit *e);
 /* Our leave has finished: answer pending leave requests. */
 void agent_ctl_leave_done(struct agent *a);
 /* Copy a log record to monitors that asked for logs. */

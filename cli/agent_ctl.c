@@ -38,6 +38,8 @@
 #include "cli/ctl.h"
 #include "cli/frame.h"
 #include "cli/keyfile.h"
+#include "cli/svc.h"
+#include "cli/task.h"
 #include "core/err.h"
 
 struct agent_ctl_conn {
@@ -163,20 +165,23 @@ reply_ok(struct agent_ctl_conn *c, uint64_t seq)
 
 static void
 write_member(struct codec_writer *w, const struct agent *a,
-	     const struct swim_member_info *mi)
+	     const struct swim_member_info *mi, const char *manager)
 {
 	struct node_tag tags[NODE_TAGS_MAX];
 	char addr[ADDR_STR_MAX];
 	int ntags = node_member_tags(a->node, mi->name, tags, NODE_TAGS_MAX);
 	const char *role = "";
+	bool has_role = false;
 
 	if (ntags < 0)
 		ntags = 0;
 	for (int i = 0; i < ntags; i++)
-		if (strcmp(tags[i].key, "role") == 0)
+		if (strcmp(tags[i].key, "role") == 0) {
 			role = tags[i].value;
+			has_role = true;
+		}
 	addr_format(&mi->addr, addr, sizeof(addr));
-	codec_write_map(w, 7);
+	codec_write_map(w, 10);
 	codec_write_cstr(w, "name");
 	codec_write_cstr(w, mi->name);
 	codec_write_cstr(w, "addr");
@@ -195,6 +200,14 @@ write_member(struct codec_writer *w, const struct agent *a,
 	codec_write_uint(w, mi->incarnation);
 	codec_write_cstr(w, "self");
 	codec_write_bool(w, mi->is_self);
+	codec_write_cstr(w, "availability");
+	codec_write_cstr(w, state_avail_name(state_node_avail(
+				    node_state(a->node), mi->name)));
+	/* Eligible as sched/node decides: no role tag, or role=manager. */
+	codec_write_cstr(w, "eligible");
+	codec_write_bool(w, !has_role || strcmp(role, "manager") == 0);
+	codec_write_cstr(w, "manager");
+	codec_write_bool(w, manager[0] && strcmp(manager, mi->name) == 0);
 }
 
 static void
@@ -202,9 +215,11 @@ op_members(struct agent_ctl_conn *c, const struct ctl_request *req)
 {
 	const struct swim *sw = node_swim(c->a->node);
 	struct swim_member_info mi;
+	struct node_manager_status ms;
 	struct codec_writer w;
 	size_t cur = 0, n = 0, off;
 
+	node_manager_status(c->a->node, &ms);
 	while (swim_member_next(sw, &cur, &mi))
 		n++;
 	off = ctl_resp_begin(&w, &c->out, req->seq, true, 1);
@@ -212,7 +227,7 @@ op_members(struct agent_ctl_conn *c, const struct ctl_request *req)
 	codec_write_array(&w, (uint32_t)n);
 	cur = 0;
 	while (n-- && swim_member_next(sw, &cur, &mi))
-		write_member(&w, c->a, &mi);
+		write_member(&w, c->a, &mi, ms.manager);
 	if (ctl_resp_end(&w, &c->out, off))
 		reply_error(c, req->seq, ERR_TOOBIG, "reply too large");
 }
@@ -224,6 +239,8 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	const struct swim *sw = node_swim(a->node);
 	const struct swim_stats *st = swim_stats(sw);
 	const struct keyring *kr = node_keyring(a->node);
+	const struct task_driver_stats *ts = &a->tasks.st;
+	struct node_manager_status ms;
 	struct codec_writer w;
 	char addr[ADDR_STR_MAX];
 	size_t off;
@@ -234,8 +251,9 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 		codec_write_uint(&w, (v));                                     \
 	} while (0)
 
+	node_manager_status(a->node, &ms);
 	addr_format(&a->advertise, addr, sizeof(addr));
-	off = ctl_resp_begin(&w, &c->out, req->seq, true, 16);
+	off = ctl_resp_begin(&w, &c->out, req->seq, true, 18);
 	codec_write_cstr(&w, "name");
 	codec_write_cstr(&w, swim_name(sw));
 	codec_write_cstr(&w, "addr");
@@ -262,6 +280,26 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	U("failed", swim_count_state(sw, SWIM_DEAD));
 	U("left", swim_count_state(sw, SWIM_LEFT));
 	U("total", swim_member_count(sw));
+
+	codec_write_cstr(&w, "manager");
+	codec_write_map(&w, 7);
+	codec_write_cstr(&w, "name");
+	codec_write_cstr(&w, ms.manager);
+	U("term", ms.term);
+	codec_write_cstr(&w, "leading");
+	codec_write_bool(&w, ms.leading);
+	codec_write_cstr(&w, "eligible");
+	codec_write_bool(&w, ms.eligible);
+	U("voters", ms.voters);
+	U("seen", ms.seen);
+	codec_write_cstr(&w, "status");
+	codec_write_cstr(&w, ms.text);
+
+	codec_write_cstr(&w, "tasks");
+	codec_write_map(&w, 3);
+	U("assigned", node_task_count(a->node));
+	U("known", task_driver_count(&a->tasks));
+	U("running", task_driver_running(&a->tasks));
 
 	codec_write_cstr(&w, "stats");
 	codec_write_map(&w, 23);
@@ -302,7 +340,7 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	}
 
 	codec_write_cstr(&w, "agent");
-	codec_write_map(&w, 21);
+	codec_write_map(&w, 31);
 	U("udp_send_errors", a->cnt.udp_send_errors);
 	U("udp_recv_errors", a->cnt.udp_recv_errors);
 	U("streams_in", a->cnt.streams_in);
@@ -324,6 +362,16 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	U("handler_timeouts", a->handlers.timeouts);
 	U("handler_dropped", a->handlers.dropped);
 	U("log_dropped", a->log.dropped);
+	U("task_started", ts->started);
+	U("task_exited", ts->exited);
+	U("task_failed", ts->failed);
+	U("task_rejected", ts->rejected);
+	U("task_restarts", ts->restarts);
+	U("task_stopped", ts->stopped);
+	U("task_killed", ts->killed);
+	U("task_log_rotations", ts->log_rotations);
+	U("task_log_errors", ts->log_errors);
+	U("task_stale_killed", ts->stale_killed);
 #undef U
 	if (ctl_resp_end(&w, &c->out, off))
 		reply_error(c, req->seq, ERR_TOOBIG, "reply too large");
@@ -605,6 +653,452 @@ op_monitor(struct agent_ctl_conn *c, const struct ctl_request *req)
 	}
 }
 
+/* ---- services and nodes ---- */
+
+/* An error reply with the node's reason, or a default for the code. */
+static void
+reply_refused(struct agent_ctl_conn *c, uint64_t seq, int rc, const char *why,
+	      const char *name)
+{
+	char msg[CTL_ERROR_MAX];
+
+	if (why && why[0])
+		snprintf(msg, sizeof(msg), "%s", why);
+	else if (rc == ERR_NOENT)
+		snprintf(msg, sizeof(msg), "no service \"%s\"", name);
+	else if (rc == ERR_EXIST)
+		snprintf(msg, sizeof(msg), "service \"%s\" already exists",
+			 name);
+	else if (rc == ERR_FULL)
+		snprintf(msg, sizeof(msg), "the cluster state is full");
+	else
+		snprintf(msg, sizeof(msg), "%s", err_str(rc));
+	reply_error(c, seq, rc, msg);
+}
+
+static void
+log_service_op(struct agent *a, const char *op, const char *name, int rc,
+	       const char *why)
+{
+	struct log_rec r;
+
+	if (log_begin(&r, &a->log.lg, rc ? LOG_WARN : LOG_INFO,
+		      rc ? "service change refused" : "service change")) {
+		log_str(&r, "op", op);
+		log_str(&r, "service", name);
+		if (rc && why && why[0])
+			log_str(&r, "error", why);
+		else if (rc)
+			log_err(&r, rc);
+		log_end(&r);
+	}
+}
+
+static void
+reply_service_ok(struct agent_ctl_conn *c, uint64_t seq, const char *name)
+{
+	const struct state_service *sv =
+		state_service_find(node_state(c->a->node), name);
+	struct codec_writer w;
+	char hex[20];
+	size_t off;
+
+	snprintf(hex, sizeof(hex), "%016llx",
+		 state_service_live(sv)
+			 ? (unsigned long long)spec_task_digest(&sv->spec)
+			 : 0ull);
+	off = ctl_resp_begin(&w, &c->out, seq, true, 2);
+	codec_write_cstr(&w, "name");
+	codec_write_cstr(&w, name);
+	codec_write_cstr(&w, "task_digest");
+	codec_write_cstr(&w, hex);
+	ctl_resp_end(&w, &c->out, off);
+}
+
+static void
+op_service_create(struct agent_ctl_conn *c, const struct ctl_request *req)
+{
+	struct agent *a = c->a;
+	char why[CTL_ERROR_MAX];
+	struct spec s;
+	int rc;
+
+	spec_init(&s);
+	rc = svc_read_spec(&s, req->spec, req->spec_len, false, why,
+			   sizeof(why));
+	if (!rc)
+		rc = node_service_create(a->node, agent_now(a), &s, why,
+					 sizeof(why));
+	log_service_op(a, "create", s.name, rc, why);
+	if (rc)
+		reply_refused(c, req->seq, rc, why, s.name);
+	else
+		reply_service_ok(c, req->seq, s.name);
+	spec_destroy(&s);
+	agent_pump(a);
+}
+
+static void
+op_service_update(struct agent_ctl_conn *c, const struct ctl_request *req)
+{
+	struct agent *a = c->a;
+	const struct state_service *sv =
+		state_service_find(node_state(a->node), req->name);
+	char why[CTL_ERROR_MAX];
+	struct spec s;
+	int rc;
+
+	why[0] = '\0';
+	spec_init(&s);
+	if (!state_service_live(sv))
+		rc = ERR_NOENT;
+	else
+		rc = spec_copy(&s, &sv->spec);
+	if (!rc)
+		rc = svc_read_spec(&s, req->spec, req->spec_len, true, why,
+				   sizeof(why));
+	if (!rc)
+		rc = node_service_update(a->node, agent_now(a), &s, why,
+					 sizeof(why));
+	log_service_op(a, "update", req->name, rc, why);
+	if (rc)
+		reply_refused(c, req->seq, rc, why, req->name);
+	else
+		reply_service_ok(c, req->seq, req->name);
+	spec_destroy(&s);
+	agent_pump(a);
+}
+
+static void
+op_service_scale(struct agent_ctl_conn *c, const struct ctl_request *req)
+{
+	struct agent *a = c->a;
+	char why[CTL_ERROR_MAX];
+	int rc;
+
+	why[0] = '\0';
+	rc = node_service_scale(a->node, agent_now(a), req->name, req->replicas,
+				why, sizeof(why));
+	log_service_op(a, "scale", req->name, rc, why);
+	if (rc)
+		reply_refused(c, req->seq, rc, why, req->name);
+	else
+		reply_service_ok(c, req->seq, req->name);
+	agent_pump(a);
+}
+
+static void
+op_service_rm(struct agent_ctl_conn *c, const struct ctl_request *req)
+{
+	struct agent *a = c->a;
+	int rc = node_service_remove(a->node, agent_now(a), req->name);
+
+	log_service_op(a, "remove", req->name, rc, NULL);
+	if (rc)
+		reply_refused(c, req->seq, rc, NULL, req->name);
+	else
+		reply_ok(c, req->seq);
+	agent_pump(a);
+}
+
+/* The report a slot's own node made, or NULL. */
+static const struct state_report *
+slot_current_report(const struct state_service *sv, const struct state_slot *sl)
+{
+	for (unsigned k = 0; sl && k < STATE_REPORTS_PER_SLOT; k++) {
+		const struct state_report *rp = state_slot_report(sv, sl, k);
+
+		if (rp && rp->node == sl->node)
+			return rp;
+	}
+	return NULL;
+}
+
+/* Desired and running replicas of a live service. */
+static void
+service_counts(const struct state_service *sv, uint32_t *desired,
+	       uint32_t *running)
+{
+	*desired = 0;
+	*running = 0;
+	for (uint32_t i = 0; i < sv->nslots; i++) {
+		const struct state_slot *sl = &sv->slots[i];
+		const struct state_report *rp;
+
+		if (sv->spec.mode == SPEC_REPLICATED &&
+		    sl->slot >= sv->spec.replicas)
+			continue;
+		if (!state_slot_node(sv, sl)) {
+			continue;
+		}
+		if (sv->spec.mode == SPEC_GLOBAL)
+			(*desired)++;
+		rp = slot_current_report(sv, sl);
+		if (rp && rp->state == TASK_RUNNING)
+			(*running)++;
+	}
+	if (sv->spec.mode == SPEC_REPLICATED)
+		*desired = sv->spec.replicas;
+}
+
+static void
+write_hex(struct codec_writer *w, const char *key, uint64_t v)
+{
+	char hex[20];
+
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)v);
+	codec_write_cstr(w, key);
+	codec_write_cstr(w, hex);
+}
+
+static void
+op_service_ls(struct agent_ctl_conn *c, const struct ctl_request *req)
+{
+	const struct state *st = node_state(c->a->node);
+	size_t total = state_service_count(st), n = 0;
+	struct codec_writer w;
+	size_t off;
+
+	for (size_t i = 0; i < total; i++)
+		if (state_service_live(state_service_at(st, i)))
+			n++;
+	off = ctl_resp_begin(&w, &c->out, req->seq, true, 1);
+	codec_write_cstr(&w, "services");
+	codec_write_array(&w, (uint32_t)n);
+	for (size_t i = 0; i < total; i++) {
+		const struct state_service *sv = state_service_at(st, i);
+		uint32_t desired, running;
+
+		if (!state_service_live(sv))
+			continue;
+		service_counts(sv, &desired, &running);
+		codec_write_map(&w, 7);
+		codec_write_cstr(&w, "name");
+		codec_write_cstr(&w, sv->name);
+		codec_write_cstr(&w, "mode");
+		codec_write_cstr(&w, spec_mode_name(sv->spec.mode));
+		codec_write_cstr(&w, "desired");
+		codec_write_uint(&w, desired);
+		codec_write_cstr(&w, "running");
+		codec_write_uint(&w, running);
+		codec_write_cstr(&w, "args");
+		codec_write_array(&w, sv->spec.nargs);
+		for (uint32_t k = 0; k < sv->spec.nargs; k++)
+			codec_write_cstr(&w, sv->spec.args[k]);
+		write_hex(&w, "task_digest", spec_task_digest(&sv->spec));
+		codec_write_cstr(&w, "version");
+		codec_write_uint(&w, sv->version);
+	}
+	if (ctl_resp_end(&w, &c->out, off))
+		reply_error(c, req->seq, ERR_TOOBIG, "reply too large");
+}
+
+static void
+write_report(struct codec_writer *w, const struct state_report *rp,
+	     uint64_t digest)
+{
+	codec_write_map(w, 8);
+	codec_write_cstr(w, "node");
+	codec_write_cstr(w, istr_str(rp->node));
+	codec_write_cstr(w, "state");
+	codec_write_cstr(w, task_state_name(rp->state));
+	codec_write_cstr(w, "since_ms");
+	codec_write_uint(w, rp->since_ms);
+	codec_write_cstr(w, "restarts");
+	codec_write_uint(w, rp->restarts);
+	codec_write_cstr(w, "exit");
+	codec_write_int(w, rp->exit_code);
+	write_hex(w, "gen", rp->gen);
+	codec_write_cstr(w, "current");
+	codec_write_bool(w, rp->gen == digest);
+	codec_write_cstr(w, "msg");
+	codec_write_cstr(w, rp->msg ? istr_str(rp->msg) : "");
+}
+
+/* One slot of `service ps`: where it is and what its node says. */
+static void
+write_ps_slot(struct codec_writer *w, const struct state_service *sv,
+	      uint32_t slot, uint64_t digest)
+{
+	const struct state_slot *sl = state_slot_find(sv, slot);
+	const char *node = state_slot_node(sv, sl);
+	const struct state_report *cur =
+		node ? slot_current_report(sv, sl) : NULL;
+	unsigned nrep = 0;
+
+	for (unsigned k = 0; k < STATE_REPORTS_PER_SLOT; k++)
+		if (state_slot_report(sv, sl, k))
+			nrep++;
+	codec_write_map(w, 11);
+	codec_write_cstr(w, "service");
+	codec_write_cstr(w, sv->name);
+	codec_write_cstr(w, "slot");
+	codec_write_uint(w, slot);
+	codec_write_cstr(w, "node");
+	codec_write_cstr(w, node ? node : "");
+	codec_write_cstr(w, "state");
+	codec_write_cstr(w, !node ? "pending"
+			    : cur ? task_state_name(cur->state)
+				  : "assigned");
+	codec_write_cstr(w, "since_ms");
+	codec_write_uint(w, cur ? cur->since_ms : 0);
+	codec_write_cstr(w, "restarts");
+	codec_write_uint(w, cur ? cur->restarts : 0);
+	codec_write_cstr(w, "exit");
+	codec_write_int(w, cur ? cur->exit_code : 0);
+	codec_write_cstr(w, "msg");
+	codec_write_cstr(w, cur && cur->msg ? istr_str(cur->msg) : "");
+	codec_write_cstr(w, "current");
+	codec_write_bool(w, cur && cur->gen == digest);
+	codec_write_cstr(w, "term");
+	codec_write_uint(w, sl ? sl->term : 0);
+	codec_write_cstr(w, "reports");
+	codec_write_array(w, nrep);
+	for (unsigned k = 0; k < STATE_REPORTS_PER_SLOT; k++) {
+		const struct state_report *rp = state_slot_report(sv, sl, k);
+
+		if (rp)
+			write_report(w, rp, digest);
+	}
+}
+
+static uint32_t
+ps_rows(const struct state_service *sv)
+{
+	uint32_t n = 0;
+
+	if (sv->spec.mode == SPEC_REPLICATED)
+		return sv->spec.replicas;
+	for (uint32_t i = 0; i < sv->nslots; i++)
+		if (state_slot_node(sv, &sv->slots[i]))
+			n++;
+	return n;
+}
+
+static void
+write_ps_service(struct codec_writer *w, const struct state_service *sv)
+{
+	uint64_t digest = spec_task_digest(&sv->spec);
+
+	if (sv->spec.mode == SPEC_REPLICATED) {
+		for (uint32_t s = 0; s < sv->spec.replicas; s++)
+			write_ps_slot(w, sv, s, digest);
+		return;
+	}
+	for (uint32_t i = 0; i < sv->nslots; i++)
+		if (state_slot_node(sv, &sv->slots[i]))
+			write_ps_slot(w, sv, sv->slots[i].slot, digest);
+}
+
+static void
+op_service_ps(struct agent_ctl_conn *c, const struct ctl_request *req)
+{
+	const struct state *st = node_state(c->a->node);
+	size_t total = state_service_count(st);
+	struct codec_writer w;
+	uint64_t rows = 0;
+	size_t off;
+
+	if (req->name[0]) {
+		const struct state_service *sv =
+			state_service_find(st, req->name);
+
+		if (!state_service_live(sv)) {
+			reply_refused(c, req->seq, ERR_NOENT, NULL, req->name);
+			return;
+		}
+		rows = ps_rows(sv);
+	} else {
+		for (size_t i = 0; i < total; i++) {
+			const struct state_service *sv =
+				state_service_at(st, i);
+
+			if (state_service_live(sv))
+				rows += ps_rows(sv);
+		}
+	}
+	off = ctl_resp_begin(&w, &c->out, req->seq, true, 2);
+	codec_write_cstr(&w, "now_ms");
+	codec_write_uint(&w, agent_now(c->a));
+	codec_write_cstr(&w, "tasks");
+	codec_write_array(&w, (uint32_t)rows);
+	for (size_t i = 0; i < total; i++) {
+		const struct state_service *sv = state_service_at(st, i);
+
+		if (!state_service_live(sv))
+			continue;
+		if (req->name[0] && strcmp(sv->name, req->name) != 0)
+			continue;
+		write_ps_service(&w, sv);
+	}
+	if (ctl_resp_end(&w, &c->out, off))
+		reply_error(c, req->seq, ERR_TOOBIG, "reply too large");
+}
+
+static void
+op_service_inspect(struct agent_ctl_conn *c, const struct ctl_request *req)
+{
+	const struct state_service *sv =
+		state_service_find(node_state(c->a->node), req->name);
+	struct codec_writer w;
+	uint32_t desired, running;
+	size_t off;
+
+	if (!state_service_live(sv)) {
+		reply_refused(c, req->seq, ERR_NOENT, NULL, req->name);
+		return;
+	}
+	service_counts(sv, &desired, &running);
+	off = ctl_resp_begin(&w, &c->out, req->seq, true, 8);
+	codec_write_cstr(&w, "spec");
+	svc_write_spec(&w, &sv->spec);
+	codec_write_cstr(&w, "version");
+	codec_write_uint(&w, sv->version);
+	codec_write_cstr(&w, "origin");
+	codec_write_cstr(&w, sv->origin ? istr_str(sv->origin) : "");
+	codec_write_cstr(&w, "incarnation");
+	codec_write_uint(&w, sv->inc);
+	write_hex(&w, "task_digest", spec_task_digest(&sv->spec));
+	write_hex(&w, "spec_digest", sv->digest);
+	codec_write_cstr(&w, "desired");
+	codec_write_uint(&w, desired);
+	codec_write_cstr(&w, "running");
+	codec_write_uint(&w, running);
+	if (ctl_resp_end(&w, &c->out, off))
+		reply_error(c, req->seq, ERR_TOOBIG, "reply too large");
+}
+
+static void
+op_node_update(struct agent_ctl_conn *c, const struct ctl_request *req)
+{
+	struct agent *a = c->a;
+	enum state_avail av;
+	char msg[CTL_ERROR_MAX];
+	struct log_rec r;
+	int rc = state_avail_parse(req->availability, &av);
+
+	if (!rc)
+		rc = node_set_availability(a->node, agent_now(a), req->name,
+					   av);
+	if (log_begin(&r, &a->log.lg, rc ? LOG_WARN : LOG_INFO,
+		      "node availability")) {
+		log_str(&r, "node", req->name);
+		log_str(&r, "availability", req->availability);
+		if (rc)
+			log_err(&r, rc);
+		log_end(&r);
+	}
+	if (rc == ERR_NOENT)
+		snprintf(msg, sizeof(msg), "no member named \"%s\"", req->name);
+	else if (rc)
+		snprintf(msg, sizeof(msg), "%s", err_str(rc));
+	if (rc)
+		reply_error(c, req->seq, rc, msg);
+	else
+		reply_ok(c, req->seq);
+	agent_pump(a);
+}
+
 static void
 dispatch(struct agent_ctl_conn *c, const uint8_t *p, size_t n)
 {
@@ -633,7 +1127,8 @@ dispatch(struct agent_ctl_conn *c, const uint8_t *p, size_t n)
 	}
 	if (a->leaving && req.op != CTL_OP_LEAVE && req.op != CTL_OP_MEMBERS &&
 	    req.op != CTL_OP_INFO && req.op != CTL_OP_KEYS_LIST &&
-	    req.op != CTL_OP_MONITOR) {
+	    req.op != CTL_OP_MONITOR && req.op != CTL_OP_SERVICE_LS &&
+	    req.op != CTL_OP_SERVICE_PS && req.op != CTL_OP_SERVICE_INSPECT) {
 		reply_error(c, req.seq, ERR_STATE, "the agent is leaving");
 		return;
 	}
@@ -660,6 +1155,30 @@ dispatch(struct agent_ctl_conn *c, const uint8_t *p, size_t n)
 		break;
 	case CTL_OP_MONITOR:
 		op_monitor(c, &req);
+		break;
+	case CTL_OP_SERVICE_CREATE:
+		op_service_create(c, &req);
+		break;
+	case CTL_OP_SERVICE_UPDATE:
+		op_service_update(c, &req);
+		break;
+	case CTL_OP_SERVICE_SCALE:
+		op_service_scale(c, &req);
+		break;
+	case CTL_OP_SERVICE_RM:
+		op_service_rm(c, &req);
+		break;
+	case CTL_OP_SERVICE_LS:
+		op_service_ls(c, &req);
+		break;
+	case CTL_OP_SERVICE_PS:
+		op_service_ps(c, &req);
+		break;
+	case CTL_OP_SERVICE_INSPECT:
+		op_service_inspect(c, &req);
+		break;
+	case CTL_OP_NODE_UPDATE:
+		op_node_update(c, &req);
 		break;
 	default:
 		reply_error(c, req.seq, ERR_INVAL, "unknown op");
@@ -983,14 +1502,12 @@ monitor_send(struct agent *a, int min_logs, bool is_log, enum log_level lvl,
 }
 
 static void
-event_body(struct codec_writer *w, const void *arg)
+member_body(struct codec_writer *w, const struct node_event *ev)
 {
-	const struct node_event *ev = arg;
 	const struct swim_event *m = &ev->member;
 	char addr[ADDR_STR_MAX];
 
 	addr_format(&m->addr, addr, sizeof(addr));
-	codec_write_cstr(w, "event");
 	codec_write_map(w, 6);
 	codec_write_cstr(w, "time_ms");
 	codec_write_uint(w, m->time_ms ? m->time_ms : ev->time_ms);
@@ -1006,11 +1523,110 @@ event_body(struct codec_writer *w, const void *arg)
 	codec_write_uint(w, m->incarnation);
 }
 
+struct event_arg {
+	struct agent *a;
+	const struct node_event *ev;
+};
+
+static void
+event_body(struct codec_writer *w, const void *arg)
+{
+	const struct event_arg *ea = arg;
+	const struct node_event *ev = ea->ev;
+
+	codec_write_cstr(w, "event");
+	switch (ev->kind) {
+	case NODE_EV_MEMBER:
+		member_body(w, ev);
+		return;
+	case NODE_EV_MANAGER: {
+		struct node_manager_status ms;
+
+		node_manager_status(ea->a->node, &ms);
+		codec_write_map(w, 6);
+		codec_write_cstr(w, "time_ms");
+		codec_write_uint(w, ev->time_ms);
+		codec_write_cstr(w, "event");
+		codec_write_cstr(w, node_event_name(ev));
+		codec_write_cstr(w, "manager");
+		codec_write_cstr(w, ev->manager.manager);
+		codec_write_cstr(w, "term");
+		codec_write_uint(w, ev->manager.term);
+		codec_write_cstr(w, "leading");
+		codec_write_bool(w, ev->manager.leading);
+		codec_write_cstr(w, "status");
+		codec_write_cstr(w, ms.text);
+		return;
+	}
+	default:
+		codec_write_map(w, 5);
+		codec_write_cstr(w, "time_ms");
+		codec_write_uint(w, ev->time_ms);
+		codec_write_cstr(w, "event");
+		codec_write_cstr(w, node_event_name(ev));
+		codec_write_cstr(w, "service");
+		codec_write_cstr(w, ev->task.service);
+		codec_write_cstr(w, "slot");
+		codec_write_uint(w, ev->task.slot);
+		write_hex(w, "digest", ev->task.task_digest);
+		return;
+	}
+}
+
 void
 agent_ctl_event(struct agent *a, const struct node_event *ev)
 {
+	struct event_arg ea = {a, ev};
+
 	if (a->nmonitors)
-		monitor_send(a, -1, false, LOG_ERROR, event_body, ev);
+		monitor_send(a, -1, false, LOG_ERROR, event_body, &ea);
+}
+
+struct exit_arg {
+	uint64_t time_ms;
+	const char *name;
+	const struct task_exit *e;
+};
+
+static void
+exit_body(struct codec_writer *w, const void *arg)
+{
+	const struct exit_arg *xa = arg;
+	const struct task_exit *e = xa->e;
+
+	codec_write_cstr(w, "event");
+	codec_write_map(w, 11);
+	codec_write_cstr(w, "time_ms");
+	codec_write_uint(w, xa->time_ms);
+	codec_write_cstr(w, "event");
+	codec_write_cstr(w, xa->name);
+	codec_write_cstr(w, "service");
+	codec_write_cstr(w, e->service);
+	codec_write_cstr(w, "slot");
+	codec_write_uint(w, e->slot);
+	write_hex(w, "digest", e->digest);
+	codec_write_cstr(w, "pid");
+	codec_write_uint(w, (uint64_t)e->pid);
+	codec_write_cstr(w, "state");
+	codec_write_cstr(w, task_state_name(e->state));
+	codec_write_cstr(w, "exit");
+	codec_write_int(w, e->exit_code);
+	codec_write_cstr(w, "restarts");
+	codec_write_uint(w, e->restarts);
+	codec_write_cstr(w, "restart");
+	codec_write_bool(w, e->will_restart);
+	codec_write_cstr(w, "msg");
+	codec_write_cstr(w, e->msg ? e->msg : "");
+}
+
+void
+agent_ctl_task_exit(struct agent *a, uint64_t time_ms, const char *name,
+		    const struct task_exit *e)
+{
+	struct exit_arg xa = {time_ms, name, e};
+
+	if (a->nmonitors)
+		monitor_send(a, -1, false, LOG_ERROR, exit_body, &xa);
 }
 
 struct log_arg {

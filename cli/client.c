@@ -38,32 +38,10 @@
 #include "core/err.h"
 #include "gossip/profile.h"
 
-enum fmt_kind {
-	FMT_TEXT,
-	FMT_JSON,
-};
+#include "cli/client_int.h"
 
-struct client {
-	const char *cmd; /* for messages: "members", "keys install" */
-	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	const char *socket_opt;
-	const char *data_dir_opt;
-	enum fmt_kind format;
-	uint64_t timeout_ms;
-	const char *logs;
-	const char *args[4];
-	int nargs;
-	bool help;
-	int fd;
-};
-
-static void die_usage(const struct client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void fail(const struct client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-fail(const struct client *c, const char *fmt, ...)
+void
+client_fail(const struct client *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -74,8 +52,8 @@ fail(const struct client *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void
-die_usage(const struct client *c, const char *fmt, ...)
+void
+client_die_usage(const struct client *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -87,7 +65,7 @@ die_usage(const struct client *c, const char *fmt, ...)
 	exit(2);
 }
 
-static const char common_help[] =
+const char client_common_help[] =
 	"\n"
 	"common flags:\n"
 	"  --socket PATH     the agent's control socket (or SHOAL_SOCKET)\n"
@@ -97,63 +75,88 @@ static const char common_help[] =
 
 /* ---- argument parsing ---- */
 
-static void
-parse_args(struct client *c, int argc, char **argv, int first, bool has_format,
-	   bool has_logs, int max_args)
+bool
+client_common_flag(struct client *c, int argc, char **argv, int *i,
+		   bool has_format)
+{
+	const char *a = argv[*i];
+	const char *eq = strchr(a, '=');
+	const char *val;
+	char flag[32];
+
+	snprintf(flag, sizeof(flag), "%.*s",
+		 (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
+	if (strcmp(flag, "--socket") != 0 && strcmp(flag, "--data-dir") != 0 &&
+	    strcmp(flag, "--timeout") != 0 &&
+	    !(has_format && strcmp(flag, "--format") == 0))
+		return false;
+	if (eq) {
+		val = eq + 1;
+	} else {
+		if (*i + 1 >= argc)
+			client_die_usage(c, "%s needs a value", flag);
+		val = argv[++*i];
+	}
+	if (strcmp(flag, "--socket") == 0) {
+		c->socket_opt = val;
+	} else if (strcmp(flag, "--data-dir") == 0) {
+		c->data_dir_opt = val;
+	} else if (strcmp(flag, "--timeout") == 0) {
+		if (parse_duration_ms(val, &c->timeout_ms) ||
+		    c->timeout_ms == 0)
+			client_die_usage(c,
+					 "--timeout: \"%.40s\" is not a "
+					 "duration",
+					 val);
+	} else {
+		if (strcmp(val, "json") == 0)
+			c->format = FMT_JSON;
+		else if (strcmp(val, "text") == 0)
+			c->format = FMT_TEXT;
+		else
+			client_die_usage(c,
+					 "--format: \"%.40s\" is not text "
+					 "or json",
+					 val);
+	}
+	return true;
+}
+
+void
+client_parse_args(struct client *c, int argc, char **argv, int first,
+		  bool has_format, bool has_logs, int max_args)
 {
 	for (int i = first; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val = NULL;
-		char flag[32];
 		const char *eq;
+		char flag[32];
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			c->help = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-			if (c->nargs >= max_args)
-				die_usage(c, "unexpected argument \"%.60s\"",
-					  a);
+			if (c->nargs >= max_args || c->nargs >= CLIENT_ARGS_MAX)
+				client_die_usage(
+					c, "unexpected argument \"%.60s\"", a);
 			c->args[c->nargs++] = a;
 			continue;
 		}
+		if (client_common_flag(c, argc, argv, &i, has_format))
+			continue;
 		eq = strchr(a, '=');
 		snprintf(flag, sizeof(flag), "%.*s",
 			 (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
-		if (eq) {
-			val = eq + 1;
-		} else {
-			if (i + 1 >= argc)
-				die_usage(c, "%s needs a value", flag);
-			val = argv[++i];
-		}
-		if (strcmp(flag, "--socket") == 0) {
-			c->socket_opt = val;
-		} else if (strcmp(flag, "--data-dir") == 0) {
-			c->data_dir_opt = val;
-		} else if (strcmp(flag, "--timeout") == 0) {
-			if (parse_duration_ms(val, &c->timeout_ms) ||
-			    c->timeout_ms == 0)
-				die_usage(c,
-					  "--timeout: \"%.40s\" is not a "
-					  "duration",
-					  val);
-		} else if (has_format && strcmp(flag, "--format") == 0) {
-			if (strcmp(val, "json") == 0)
-				c->format = FMT_JSON;
-			else if (strcmp(val, "text") == 0)
-				c->format = FMT_TEXT;
+		if (has_logs && strcmp(flag, "--logs") == 0) {
+			if (eq)
+				c->logs = eq + 1;
+			else if (i + 1 < argc)
+				c->logs = argv[++i];
 			else
-				die_usage(c,
-					  "--format: \"%.40s\" is not text "
-					  "or json",
-					  val);
-		} else if (has_logs && strcmp(flag, "--logs") == 0) {
-			c->logs = val;
-		} else {
-			die_usage(c, "unknown flag %s", flag);
+				client_die_usage(c, "%s needs a value", flag);
+			continue;
 		}
+		client_die_usage(c, "unknown flag %s", flag);
 	}
 }
 
@@ -168,8 +171,10 @@ find_socket(struct client *c)
 		s = getenv("SHOAL_SOCKET");
 	if (s && *s) {
 		if (strlen(s) >= sizeof(c->socket)) {
-			fail(c, "socket path too long (%zu bytes, at most %zu)",
-			     strlen(s), sizeof(c->socket) - 1);
+			client_fail(
+				c,
+				"socket path too long (%zu bytes, at most %zu)",
+				strlen(s), sizeof(c->socket) - 1);
 			return -1;
 		}
 		strcpy(c->socket, s);
@@ -181,14 +186,14 @@ find_socket(struct client *c)
 	if (s && *s) {
 		snprintf(dir, sizeof(dir), "%s", s);
 	} else if (agent_default_data_dir(dir, sizeof(dir))) {
-		fail(c, "no data dir: set HOME, or pass --socket");
+		client_fail(c, "no data dir: set HOME, or pass --socket");
 		return -1;
 	}
 	n = snprintf(c->socket, sizeof(c->socket), "%s/%s", dir,
 		     CTL_SOCKET_NAME);
 	if (n < 0 || (size_t)n >= sizeof(c->socket)) {
-		fail(c, "socket path %s/%s is too long; pass --socket", dir,
-		     CTL_SOCKET_NAME);
+		client_fail(c, "socket path %s/%s is too long; pass --socket",
+			    dir, CTL_SOCKET_NAME);
 		return -1;
 	}
 	return 0;
@@ -203,7 +208,7 @@ connect_agent(struct client *c)
 		return -1;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
-		fail(c, "socket: %s", strerror(errno));
+		client_fail(c, "socket: %s", strerror(errno));
 		return -1;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -213,18 +218,18 @@ connect_agent(struct client *c)
 		int e = errno;
 
 		if (e == ENOENT || e == ECONNREFUSED)
-			fail(c,
-			     "no agent at %s: %s (is `shoal agent` "
-			     "running? see --socket)",
-			     c->socket, strerror(e));
+			client_fail(c,
+				    "no agent at %s: %s (is `shoal agent` "
+				    "running? see --socket)",
+				    c->socket, strerror(e));
 		else if (e == EACCES || e == EPERM)
-			fail(c,
-			     "cannot use %s: %s (the control socket "
-			     "belongs to the agent's user)",
-			     c->socket, strerror(e));
+			client_fail(c,
+				    "cannot use %s: %s (the control socket "
+				    "belongs to the agent's user)",
+				    c->socket, strerror(e));
 		else
-			fail(c, "cannot connect to %s: %s", c->socket,
-			     strerror(e));
+			client_fail(c, "cannot connect to %s: %s", c->socket,
+				    strerror(e));
 		close(c->fd);
 		c->fd = -1;
 		return -1;
@@ -303,31 +308,33 @@ read_frame(struct client *c, struct buf *b, uint64_t deadline_ms,
 	buf_reset(b);
 	if (recv_exact(c->fd, hdr, sizeof(hdr), deadline_ms)) {
 		if (errno == ETIMEDOUT)
-			fail(c,
-			     "no reply from the agent within %llu ms "
-			     "(see --timeout)",
-			     (unsigned long long)c->timeout_ms);
+			client_fail(c,
+				    "no reply from the agent within %llu ms "
+				    "(see --timeout)",
+				    (unsigned long long)c->timeout_ms);
 		else if (errno == 0 && !eof_quiet)
-			fail(c, "the agent closed the connection");
+			client_fail(c, "the agent closed the connection");
 		else if (errno)
-			fail(c, "read: %s", strerror(errno));
+			client_fail(c, "read: %s", strerror(errno));
 		return -1;
 	}
 	len = frame_get_u32(hdr);
 	if (len == 0 || len > CTL_RESP_MAX) {
-		fail(c, "bad reply from the agent (frame of %u bytes)", len);
+		client_fail(c, "bad reply from the agent (frame of %u bytes)",
+			    len);
 		return -1;
 	}
 	p = buf_extend(b, len, &err);
 	if (!p) {
-		fail(c, "out of memory for a reply of %u bytes", len);
+		client_fail(c, "out of memory for a reply of %u bytes", len);
 		return -1;
 	}
 	if (recv_exact(c->fd, p, len, deadline_ms)) {
 		if (errno == ETIMEDOUT)
-			fail(c, "reply timed out (see --timeout)");
+			client_fail(c, "reply timed out (see --timeout)");
 		else
-			fail(c, "the agent closed the connection mid-reply");
+			client_fail(
+				c, "the agent closed the connection mid-reply");
 		return -1;
 	}
 	return 0;
@@ -335,27 +342,27 @@ read_frame(struct client *c, struct buf *b, uint64_t deadline_ms,
 
 /* Send req and read its reply into doc (over b). 0, or 1 after printing
  * the error (the agent's or ours). */
-static int
-call(struct client *c, struct ctl_request *req, struct buf *b,
-     struct mpv_doc *doc)
+int
+client_call(struct client *c, struct ctl_request *req, struct buf *b,
+	    struct mpv_doc *doc)
 {
 	struct buf out;
 	const struct mpv *v;
 	uint64_t deadline;
 	int rc;
 
-	if (connect_agent(c))
+	if (c->fd < 0 && connect_agent(c))
 		return 1;
 	buf_init(&out, CTL_REQ_MAX + FRAME_HDR_LEN);
 	req->seq = 1;
 	rc = ctl_request_encode(req, &out);
 	if (rc) {
-		fail(c, "cannot encode the request: %s", err_str(rc));
+		client_fail(c, "cannot encode the request: %s", err_str(rc));
 		buf_release(&out);
 		return 1;
 	}
 	if (send_all(c->fd, out.data, out.len)) {
-		fail(c, "write to %s: %s", c->socket, strerror(errno));
+		client_fail(c, "write to %s: %s", c->socket, strerror(errno));
 		buf_release(&out);
 		return 1;
 	}
@@ -365,46 +372,45 @@ call(struct client *c, struct ctl_request *req, struct buf *b,
 		return 1;
 	rc = mpv_parse(doc, b->data, b->len);
 	if (rc) {
-		fail(c, "bad reply from the agent: %s", err_str(rc));
+		client_fail(c, "bad reply from the agent: %s", err_str(rc));
 		return 1;
 	}
 	if (!mpv_bool(mpv_get(&doc->root, "ok"), false)) {
 		char msg[CTL_ERROR_MAX + 1];
 
 		v = mpv_get(&doc->root, "error");
-		fail(c, "%s", mpv_cstr(v, msg, sizeof(msg), "request failed"));
+		client_fail(c, "%s",
+			    mpv_cstr(v, msg, sizeof(msg), "request failed"));
 		mpv_doc_release(doc);
 		return 1;
 	}
 	return 0;
 }
 
-static int
-print_buf(const struct client *c, struct buf *b)
+int
+client_print_buf(const struct client *c, struct buf *b)
 {
 	if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len) {
-		fail(c, "write to stdout: %s", strerror(errno));
+		client_fail(c, "write to stdout: %s", strerror(errno));
 		return 1;
 	}
 	if (fflush(stdout)) {
-		fail(c, "write to stdout: %s", strerror(errno));
+		client_fail(c, "write to stdout: %s", strerror(errno));
 		return 1;
 	}
 	return 0;
 }
 
-typedef int (*fmt_fn)(struct buf *out, const struct mpv *resp);
-
 /* Request, then print with f (or JSON). */
-static int
-simple(struct client *c, struct ctl_request *req, fmt_fn f)
+int
+client_simple(struct client *c, struct ctl_request *req, client_fmt_fn f)
 {
 	struct buf in, out;
 	struct mpv_doc doc;
 	int rc;
 
 	buf_init(&in, CTL_RESP_MAX);
-	rc = call(c, req, &in, &doc);
+	rc = client_call(c, req, &in, &doc);
 	if (rc) {
 		buf_release(&in);
 		return rc;
@@ -415,10 +421,10 @@ simple(struct client *c, struct ctl_request *req, fmt_fn f)
 	else if (f)
 		rc = f(&out, &doc.root);
 	if (rc) {
-		fail(c, "cannot format the reply: %s", err_str(rc));
+		client_fail(c, "cannot format the reply: %s", err_str(rc));
 		rc = 1;
 	} else {
-		rc = print_buf(c, &out);
+		rc = client_print_buf(c, &out);
 	}
 	buf_release(&out);
 	mpv_doc_release(&doc);
@@ -446,13 +452,13 @@ cmd_members(struct client *c, int argc, char **argv)
 {
 	struct ctl_request req = {.op = CTL_OP_MEMBERS};
 
-	parse_args(c, argc, argv, 1, true, false, 0);
+	client_parse_args(c, argc, argv, 1, true, false, 0);
 	if (c->help) {
 		fputs(members_help, stdout);
-		fputs(common_help, stdout);
+		fputs(client_common_help, stdout);
 		return 0;
 	}
-	return simple(c, &req, fmt_members);
+	return client_simple(c, &req, fmt_members);
 }
 
 static const char info_help[] =
@@ -466,13 +472,13 @@ cmd_info(struct client *c, int argc, char **argv)
 {
 	struct ctl_request req = {.op = CTL_OP_INFO};
 
-	parse_args(c, argc, argv, 1, true, false, 0);
+	client_parse_args(c, argc, argv, 1, true, false, 0);
 	if (c->help) {
 		fputs(info_help, stdout);
-		fputs(common_help, stdout);
+		fputs(client_common_help, stdout);
 		return 0;
 	}
-	return simple(c, &req, fmt_info);
+	return client_simple(c, &req, fmt_info);
 }
 
 static const char stats_help[] =
@@ -487,13 +493,13 @@ cmd_stats(struct client *c, int argc, char **argv)
 {
 	struct ctl_request req = {.op = CTL_OP_INFO};
 
-	parse_args(c, argc, argv, 1, true, false, 0);
+	client_parse_args(c, argc, argv, 1, true, false, 0);
 	if (c->help) {
 		fputs(stats_help, stdout);
-		fputs(common_help, stdout);
+		fputs(client_common_help, stdout);
 		return 0;
 	}
-	return simple(c, &req, fmt_stats);
+	return client_simple(c, &req, fmt_stats);
 }
 
 static const char leave_help[] =
@@ -509,13 +515,13 @@ cmd_leave(struct client *c, int argc, char **argv)
 
 	if (c->timeout_ms < 30000)
 		c->timeout_ms = 30000;
-	parse_args(c, argc, argv, 1, false, false, 0);
+	client_parse_args(c, argc, argv, 1, false, false, 0);
 	if (c->help) {
 		fputs(leave_help, stdout);
-		fputs(common_help, stdout);
+		fputs(client_common_help, stdout);
 		return 0;
 	}
-	return simple(c, &req, NULL);
+	return client_simple(c, &req, NULL);
 }
 
 static const char force_leave_help[] =
@@ -530,18 +536,18 @@ cmd_force_leave(struct client *c, int argc, char **argv)
 {
 	struct ctl_request req = {.op = CTL_OP_FORCE_LEAVE};
 
-	parse_args(c, argc, argv, 1, false, false, 1);
+	client_parse_args(c, argc, argv, 1, false, false, 1);
 	if (c->help) {
 		fputs(force_leave_help, stdout);
-		fputs(common_help, stdout);
+		fputs(client_common_help, stdout);
 		return 0;
 	}
 	if (c->nargs != 1)
-		die_usage(c, "needs the NAME of a failed member");
+		client_die_usage(c, "needs the NAME of a failed member");
 	if (strlen(c->args[0]) >= sizeof(req.name))
-		die_usage(c, "NAME is longer than 64 bytes");
+		client_die_usage(c, "NAME is longer than 64 bytes");
 	strcpy(req.name, c->args[0]);
-	return simple(c, &req, NULL);
+	return client_simple(c, &req, NULL);
 }
 
 static const char keys_help[] =
@@ -563,19 +569,19 @@ cmd_keys(struct client *c, int argc, char **argv)
 	struct ctl_request req = {0};
 	const char *sub;
 
-	parse_args(c, argc, argv, 1, true, false, 2);
+	client_parse_args(c, argc, argv, 1, true, false, 2);
 	if (c->help || c->nargs == 0) {
 		fputs(keys_help, stdout);
-		fputs(common_help, stdout);
+		fputs(client_common_help, stdout);
 		return c->help ? 0 : 2;
 	}
 	sub = c->args[0];
 	if (strcmp(sub, "list") == 0) {
 		c->cmd = "keys list";
 		if (c->nargs != 1)
-			die_usage(c, "takes no argument");
+			client_die_usage(c, "takes no argument");
 		req.op = CTL_OP_KEYS_LIST;
-		return simple(c, &req, fmt_keys);
+		return client_simple(c, &req, fmt_keys);
 	}
 	if (strcmp(sub, "install") == 0) {
 		c->cmd = "keys install";
@@ -587,28 +593,29 @@ cmd_keys(struct client *c, int argc, char **argv)
 		c->cmd = "keys remove";
 		req.op = CTL_OP_KEYS_REMOVE;
 	} else {
-		die_usage(c,
-			  "unknown subcommand \"%.40s\" (list, install, "
-			  "use, remove)",
-			  sub);
+		client_die_usage(c,
+				 "unknown subcommand \"%.40s\" (list, install, "
+				 "use, remove)",
+				 sub);
 	}
 	if (c->nargs != 2)
-		die_usage(c, "needs a KEY (base64, from shoal keygen)");
+		client_die_usage(c, "needs a KEY (base64, from shoal keygen)");
 	{
 		uint8_t key[CRYPTO_KEY_LEN];
 		int rc = crypto_key_parse(c->args[1], key);
 
 		sodium_memzero(key, sizeof(key));
 		if (rc)
-			die_usage(c, "KEY is not a valid key: %s",
-				  rc == ERR_KEYLEN
-					  ? "it does not decode to 32 bytes"
-					  : "not base64");
+			client_die_usage(
+				c, "KEY is not a valid key: %s",
+				rc == ERR_KEYLEN
+					? "it does not decode to 32 bytes"
+					: "not base64");
 		if (strlen(c->args[1]) >= sizeof(req.key))
-			die_usage(c, "KEY is too long");
+			client_die_usage(c, "KEY is too long");
 	}
 	strcpy(req.key, c->args[1]);
-	return simple(c, &req, NULL);
+	return client_simple(c, &req, NULL);
 }
 
 static const char monitor_help[] =
@@ -627,22 +634,23 @@ cmd_monitor(struct client *c, int argc, char **argv)
 	struct mpv_doc doc;
 	int rc;
 
-	parse_args(c, argc, argv, 1, true, true, 0);
+	client_parse_args(c, argc, argv, 1, true, true, 0);
 	if (c->help) {
 		fputs(monitor_help, stdout);
-		fputs(common_help, stdout);
+		fputs(client_common_help, stdout);
 		return 0;
 	}
 	if (c->logs) {
 		if (log_level_parse(c->logs, &req.logs))
-			die_usage(c,
-				  "--logs: \"%.40s\" is not error, warn, "
-				  "info, debug or trace",
-				  c->logs);
+			client_die_usage(
+				c,
+				"--logs: \"%.40s\" is not error, warn, "
+				"info, debug or trace",
+				c->logs);
 		req.has_logs = true;
 	}
 	buf_init(&in, CTL_RESP_MAX);
-	rc = call(c, &req, &in, &doc);
+	rc = client_call(c, &req, &in, &doc);
 	if (rc) {
 		buf_release(&in);
 		return rc;
@@ -655,7 +663,7 @@ cmd_monitor(struct client *c, int argc, char **argv)
 			break;
 		}
 		if (mpv_parse(&doc, in.data, in.len)) {
-			fail(c, "bad frame from the agent");
+			client_fail(c, "bad frame from the agent");
 			rc = 1;
 			break;
 		}
@@ -665,7 +673,7 @@ cmd_monitor(struct client *c, int argc, char **argv)
 		else
 			rc = fmt_monitor(&out, &doc.root);
 		mpv_doc_release(&doc);
-		if (rc || print_buf(c, &out)) {
+		if (rc || client_print_buf(c, &out)) {
 			rc = 1;
 			break;
 		}
@@ -689,6 +697,9 @@ static const struct command commands[] = {
 	 "mark a failed member as left everywhere", cmd_force_leave},
 	{"keys", "keys list|install|use|remove [KEY]", "rotate the cluster key",
 	 cmd_keys},
+	{"service", "service create|ls|ps|inspect|scale|update|rm",
+	 "run services (see shoal service --help)", client_service},
+	{"node", "node ls|update", "nodes: availability, manager", client_node},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -711,7 +722,6 @@ client_usage(void)
 	printf("  %-38s %s\n", "keygen", "print a new cluster key");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %-38s %s\n", commands[i].usage, commands[i].summary);
-	printf("  %-38s %s\n", "node ls [--format json]", "same as members");
 	printf("  %-38s %s\n", "version", "print the version");
 	printf("\nEvery command takes --help. Client commands find the agent "
 	       "through\n--socket, SHOAL_SOCKET, --data-dir, SHOAL_DATA_DIR "

@@ -29,6 +29,14 @@ static const char *const op_names[CTL_OP__N] = {
 	[CTL_OP_KEYS_USE] = "keys-use",
 	[CTL_OP_KEYS_REMOVE] = "keys-remove",
 	[CTL_OP_MONITOR] = "monitor",
+	[CTL_OP_SERVICE_CREATE] = "service-create",
+	[CTL_OP_SERVICE_UPDATE] = "service-update",
+	[CTL_OP_SERVICE_SCALE] = "service-scale",
+	[CTL_OP_SERVICE_RM] = "service-rm",
+	[CTL_OP_SERVICE_LS] = "service-ls",
+	[CTL_OP_SERVICE_PS] = "service-ps",
+	[CTL_OP_SERVICE_INSPECT] = "service-inspect",
+	[CTL_OP_NODE_UPDATE] = "node-update",
 };
 
 const char *
@@ -55,12 +63,44 @@ op_takes_key(enum ctl_op op)
 	       op == CTL_OP_KEYS_REMOVE;
 }
 
+bool
+ctl_op_takes_name(enum ctl_op op)
+{
+	switch (op) {
+	case CTL_OP_FORCE_LEAVE:
+	case CTL_OP_SERVICE_UPDATE:
+	case CTL_OP_SERVICE_SCALE:
+	case CTL_OP_SERVICE_RM:
+	case CTL_OP_SERVICE_PS:
+	case CTL_OP_SERVICE_INSPECT:
+	case CTL_OP_NODE_UPDATE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+ctl_op_needs_name(enum ctl_op op)
+{
+	return ctl_op_takes_name(op) && op != CTL_OP_SERVICE_PS;
+}
+
+static bool
+op_takes_spec(enum ctl_op op)
+{
+	return op == CTL_OP_SERVICE_CREATE || op == CTL_OP_SERVICE_UPDATE;
+}
+
 enum field {
 	F_OP = 1 << 0,
 	F_SEQ = 1 << 1,
 	F_NAME = 1 << 2,
 	F_KEY = 1 << 3,
 	F_LOGS = 1 << 4,
+	F_REPLICAS = 1 << 5,
+	F_AVAIL = 1 << 6,
+	F_SPEC = 1 << 7,
 };
 
 #define FAIL(code, ...)                                                        \
@@ -120,6 +160,12 @@ ctl_request_decode(struct ctl_request *req, const uint8_t *p, size_t n,
 			f = F_KEY;
 		else if (slen == 4 && memcmp(s, "logs", 4) == 0)
 			f = F_LOGS;
+		else if (slen == 8 && memcmp(s, "replicas", 8) == 0)
+			f = F_REPLICAS;
+		else if (slen == 12 && memcmp(s, "availability", 12) == 0)
+			f = F_AVAIL;
+		else if (slen == 4 && memcmp(s, "spec", 4) == 0)
+			f = F_SPEC;
 		else {
 			safe_key(tmp, sizeof(tmp), s, slen);
 			FAIL(ERR_INVAL, "unknown request field \"%s\"", tmp);
@@ -183,14 +229,60 @@ ctl_request_decode(struct ctl_request *req, const uint8_t *p, size_t n,
 						"trace)");
 			req->has_logs = true;
 			break;
+		case F_REPLICAS: {
+			uint64_t v;
+
+			if (codec_peek(&r) != CODEC_UINT ||
+			    codec_read_uint(&r, &v))
+				FAIL(ERR_DECODE, "\"replicas\" must be an "
+						 "unsigned integer");
+			if (v > CTL_REPLICAS_MAX)
+				FAIL(ERR_RANGE, "\"replicas\" is too large");
+			req->replicas = (uint32_t)v;
+			break;
+		}
+		case F_AVAIL:
+			if (codec_peek(&r) != CODEC_STR ||
+			    codec_read_str(&r, &s, &slen))
+				FAIL(ERR_DECODE,
+				     "\"availability\" must be a string");
+			if (!((slen == 6 && memcmp(s, "active", 6) == 0) ||
+			      (slen == 5 && memcmp(s, "pause", 5) == 0) ||
+			      (slen == 5 && memcmp(s, "drain", 5) == 0)))
+				FAIL(ERR_INVAL, "\"availability\" must be "
+						"active, pause or drain");
+			memcpy(req->availability, s, slen);
+			req->availability[slen] = '\0';
+			break;
+		case F_SPEC: {
+			const uint8_t *start = r.p;
+
+			if (codec_peek(&r) != CODEC_MAP)
+				FAIL(ERR_DECODE, "\"spec\" must be a map");
+			if (codec_skip(&r))
+				FAIL(r.err, "malformed \"spec\": %s",
+				     err_str(r.err));
+			req->spec = start;
+			req->spec_len = (size_t)(r.p - start);
+			break;
+		}
 		}
 	}
 	if (codec_read_end(&r))
 		FAIL(ERR_DECODE, "trailing bytes after the request map");
 	if (!(seen & F_OP))
 		FAIL(ERR_INVAL, "request has no \"op\"");
-	if ((seen & F_NAME) && req->op != CTL_OP_FORCE_LEAVE)
+	if ((seen & F_NAME) && !ctl_op_takes_name(req->op))
 		FAIL(ERR_INVAL, "op \"%s\" takes no \"name\"",
+		     ctl_op_name(req->op));
+	if ((seen & F_REPLICAS) && req->op != CTL_OP_SERVICE_SCALE)
+		FAIL(ERR_INVAL, "op \"%s\" takes no \"replicas\"",
+		     ctl_op_name(req->op));
+	if ((seen & F_AVAIL) && req->op != CTL_OP_NODE_UPDATE)
+		FAIL(ERR_INVAL, "op \"%s\" takes no \"availability\"",
+		     ctl_op_name(req->op));
+	if ((seen & F_SPEC) && !op_takes_spec(req->op))
+		FAIL(ERR_INVAL, "op \"%s\" takes no \"spec\"",
 		     ctl_op_name(req->op));
 	if ((seen & F_KEY) && !op_takes_key(req->op))
 		FAIL(ERR_INVAL, "op \"%s\" takes no \"key\"",
@@ -198,8 +290,14 @@ ctl_request_decode(struct ctl_request *req, const uint8_t *p, size_t n,
 	if ((seen & F_LOGS) && req->op != CTL_OP_MONITOR)
 		FAIL(ERR_INVAL, "op \"%s\" takes no \"logs\"",
 		     ctl_op_name(req->op));
-	if (req->op == CTL_OP_FORCE_LEAVE && !(seen & F_NAME))
-		FAIL(ERR_INVAL, "force-leave needs \"name\"");
+	if (ctl_op_needs_name(req->op) && !(seen & F_NAME))
+		FAIL(ERR_INVAL, "%s needs \"name\"", ctl_op_name(req->op));
+	if (req->op == CTL_OP_SERVICE_SCALE && !(seen & F_REPLICAS))
+		FAIL(ERR_INVAL, "service-scale needs \"replicas\"");
+	if (req->op == CTL_OP_NODE_UPDATE && !(seen & F_AVAIL))
+		FAIL(ERR_INVAL, "node-update needs \"availability\"");
+	if (op_takes_spec(req->op) && !(seen & F_SPEC))
+		FAIL(ERR_INVAL, "%s needs \"spec\"", ctl_op_name(req->op));
 	if (op_takes_key(req->op) && !(seen & F_KEY))
 		FAIL(ERR_INVAL, "%s needs \"key\"", ctl_op_name(req->op));
 	return 0;
@@ -213,16 +311,28 @@ ctl_request_encode(const struct ctl_request *req, struct buf *b)
 	size_t start = b->len;
 	size_t off;
 	int err = 0;
+	bool with_name;
 	int rc;
 
 	if (!ctl_op_name(req->op) || req->op == CTL_OP_NONE)
 		return ERR_INVAL;
-	if (req->op == CTL_OP_FORCE_LEAVE)
+	with_name = ctl_op_takes_name(req->op) &&
+		    (req->name[0] || ctl_op_needs_name(req->op));
+	if (with_name)
 		n++;
 	if (op_takes_key(req->op))
 		n++;
 	if (req->op == CTL_OP_MONITOR && req->has_logs)
 		n++;
+	if (req->op == CTL_OP_SERVICE_SCALE)
+		n++;
+	if (req->op == CTL_OP_NODE_UPDATE)
+		n++;
+	if (op_takes_spec(req->op)) {
+		if (!req->spec || !req->spec_len)
+			return ERR_INVAL;
+		n++;
+	}
 	off = frame_begin(b, &err);
 	if (err)
 		return err;
@@ -232,7 +342,7 @@ ctl_request_encode(const struct ctl_request *req, struct buf *b)
 	codec_write_cstr(&w, ctl_op_name(req->op));
 	codec_write_cstr(&w, "seq");
 	codec_write_uint(&w, req->seq);
-	if (req->op == CTL_OP_FORCE_LEAVE) {
+	if (with_name) {
 		codec_write_cstr(&w, "name");
 		codec_write_cstr(&w, req->name);
 	}
@@ -243,6 +353,18 @@ ctl_request_encode(const struct ctl_request *req, struct buf *b)
 	if (req->op == CTL_OP_MONITOR && req->has_logs) {
 		codec_write_cstr(&w, "logs");
 		codec_write_cstr(&w, log_level_name(req->logs));
+	}
+	if (req->op == CTL_OP_SERVICE_SCALE) {
+		codec_write_cstr(&w, "replicas");
+		codec_write_uint(&w, req->replicas);
+	}
+	if (req->op == CTL_OP_NODE_UPDATE) {
+		codec_write_cstr(&w, "availability");
+		codec_write_cstr(&w, req->availability);
+	}
+	if (op_takes_spec(req->op)) {
+		codec_write_cstr(&w, "spec");
+		codec_write_raw(&w, req->spec, req->spec_len);
 	}
 	rc = codec_writer_error(&w);
 	if (!rc)

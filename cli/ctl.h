@@ -13,11 +13,19 @@
  *
  *   "op"    str   required: members | info | leave | force-leave |
  *                 keys-list | keys-install | keys-use | keys-remove |
- *                 monitor
+ *                 monitor | service-create | service-update |
+ *                 service-scale | service-rm | service-ls | service-ps |
+ *                 service-inspect | node-update
  *   "seq"   uint  optional, echoed in the response (default 0)
- *   "name"  str   force-leave: the member (1..64 bytes)
+ *   "name"  str   1..64 bytes: the member (force-leave, node-update) or
+ *                 the service (service-update/scale/rm/inspect, and
+ *                 optionally service-ps)
  *   "key"   str   keys-install/use/remove: base64 key (44 chars)
  *   "logs"  str   monitor: also stream log records up to this level
+ *   "replicas"     uint  service-scale: the new count (<= 10000)
+ *   "availability" str   node-update: active | pause | drain
+ *   "spec"  map   service-create: the spec; service-update: the fields to
+ *                 change (cli/svc.h describes the map)
  *
  * Decoding is strict: a request must be a map, keys must be strings from
  * the list above, each at most once, with the right type and only where the
@@ -63,6 +71,14 @@ enum ctl_op {
 	CTL_OP_KEYS_USE,
 	CTL_OP_KEYS_REMOVE,
 	CTL_OP_MONITOR,
+	CTL_OP_SERVICE_CREATE,
+	CTL_OP_SERVICE_UPDATE,
+	CTL_OP_SERVICE_SCALE,
+	CTL_OP_SERVICE_RM,
+	CTL_OP_SERVICE_LS,
+	CTL_OP_SERVICE_PS,
+	CTL_OP_SERVICE_INSPECT,
+	CTL_OP_NODE_UPDATE,
 	CTL_OP__N,
 };
 
@@ -74,11 +90,25 @@ enum ctl_op ctl_op_parse(const char *s, size_t n);
 struct ctl_request {
 	enum ctl_op op;
 	uint64_t seq;
-	char name[65];			  /* force-leave */
+	char name[65];			  /* see above; "" when absent */
 	char key[CRYPTO_KEY_B64_LEN + 8]; /* keys-install/use/remove */
 	bool has_logs;			  /* monitor */
 	enum log_level logs;
+	uint32_t replicas;    /* service-scale */
+	char availability[8]; /* node-update */
+	/* service-create/update: the "spec" map, encoded. Decoding points
+	 * into the payload (valid while it is); encoding copies it. */
+	const uint8_t *spec;
+	size_t spec_len;
 };
+
+/* The largest replicas a scale request may carry (= SPEC_REPLICAS_MAX:
+ * the node gives the reason for anything above its own limit). */
+#define CTL_REPLICAS_MAX 0xffffffffu
+
+/* Does an op take / need a "name"? */
+bool ctl_op_takes_name(enum ctl_op op);
+bool ctl_op_needs_name(enum ctl_op op);
 
 /* Decode one request payload. 0, or a negative error with a one-line
  * reason in why (for the error response). On error, req->seq holds the seq

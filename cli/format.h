@@ -19,8 +19,22 @@
  * "role" tag ("-" without one); TAGS lists the others as k=v,k=v. */
 int fmt_members(struct buf *out, const struct mpv *resp);
 
+/* NAME ADDRESS STATUS AVAILABILITY MANAGER ROLE TAGS (docker node ls),
+ * sorted by name; MANAGER is "leader" for the manager in office,
+ * "eligible" for a member that may become one, "-" otherwise. */
+int fmt_node_ls(struct buf *out, const struct mpv *resp);
+
+/* NAME MODE REPLICAS (running/desired) COMMAND. */
+int fmt_service_ls(struct buf *out, const struct mpv *resp);
+
+/* TASK (service.slot) NODE STATE SINCE RESTARTS EXIT ERROR. */
+int fmt_service_ps(struct buf *out, const struct mpv *resp);
+
+/* A service's spec and state, one `key: value` per line. */
+int fmt_service_inspect(struct buf *out, const struct mpv *resp);
+
 /* Identity and a summary: name, address, cluster, encryption, members by
- * state, health. */
+ * state, health, manager, tasks. */
 int fmt_info(struct buf *out, const struct mpv *resp);
 
 /* Every counter as `group.name value`, one per line (members.alive,

@@ -37,6 +37,8 @@ extern char **environ;
 static const char *const known_events[] = {
 	"member-join", "member-leave",	 "member-failed", "member-update",
 	"member-reap", "member-suspect", "member-alive",  "member-conflict",
+	"manager",     "task-start",	 "task-stop",	  "task-restart",
+	"task-exit",   "task-failed",
 };
 
 static const char *const default_events[] = {
@@ -103,7 +105,10 @@ handler_spec_parse(struct handler_spec *spec, const char *text, char *why,
 					 "member-join, member-leave, "
 					 "member-failed, member-update, "
 					 "member-reap, member-suspect, "
-					 "member-alive, member-conflict, *)",
+					 "member-alive, member-conflict, "
+					 "manager, task-start, task-stop, "
+					 "task-restart, task-exit, "
+					 "task-failed, *)",
 					 name);
 				return ERR_INVAL;
 			} else if (spec->nfilter < HANDLER_FILTER_MAX) {

@@ -5,7 +5,8 @@
  *
  * A handler spec is `[EVENTS=]COMMAND`. EVENTS is a comma-separated list
  * of event names (member-join, member-leave, member-failed, member-update,
- * member-reap, member-suspect, member-alive, member-conflict, or `*` for
+ * member-reap, member-suspect, member-alive, member-conflict, manager,
+ * task-start, task-stop, task-restart, task-exit, task-failed, or `*` for
  * every event); without it the handler runs for the serf set: member-join,
  * member-leave, member-failed, member-update and member-reap. COMMAND runs
  * through `/bin/sh -c` with the event in its environment (SHOAL_EVENT and

@@ -5,9 +5,10 @@
  *
  *   shoal agent ...        run an agent (cli/agent.c)
  *   shoal keygen           print a new cluster key
- *   shoal members | node ls | info | stats | monitor | leave |
- *         force-leave NAME | keys ...     talk to the local agent
- *                                         (cli/client.c)
+ *   shoal members | info | stats | monitor | leave |
+ *         force-leave NAME | keys ... | service ... | node ...
+ *                                         talk to the local agent
+ *                                         (cli/client.c, client_svc.c)
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
@@ -16,9 +17,6 @@
 
 #include "cli/agent.h"
 #include "cli/client.h"
-
-static const char *const node_ls_usage =
-	"usage: shoal node ls [--format text|json]   (same as shoal members)\n";
 
 int main(int argc, char **argv);
 
@@ -44,20 +42,6 @@ main(int argc, char **argv)
 	    strcmp(cmd, "-h") == 0) {
 		client_usage();
 		return 0;
-	}
-	if (strcmp(cmd, "node") == 0) {
-		if (argc >= 3 && (strcmp(argv[2], "ls") == 0 ||
-				  strcmp(argv[2], "list") == 0)) {
-			argv[2] = (char *)"members";
-			return client_main(argc - 2, argv + 2);
-		}
-		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 ||
-				  strcmp(argv[2], "-h") == 0)) {
-			fputs(node_ls_usage, stdout);
-			return 0;
-		}
-		fputs("shoal node: expected `ls` (see shoal --help)\n", stderr);
-		return 2;
 	}
 	if (client_is_command(cmd))
 		return client_main(argc - 1, argv + 1);

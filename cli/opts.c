@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/task.h"
 #include "core/err.h"
 
 const char agent_opts_usage[] =
@@ -62,6 +63,10 @@ const char agent_opts_usage[] =
 	"                           (repeatable)\n"
 	"  --log-level LEVEL        error, warn, info (default), debug, trace\n"
 	"  --config FILE            read settings from FILE (or SHOAL_CONFIG)\n"
+	"  --max-tasks N            run at most N tasks here (default 128)\n"
+	"  --task-stop-grace DUR    SIGTERM, then SIGKILL after DUR (10s)\n"
+	"  --task-log-max SIZE      rotate a task's log at SIZE (default 1m;\n"
+	"                           one old file is kept)\n"
 	"  --help                   this text\n"
 	"\n"
 	"Make a key with `shoal keygen > shoal.key` and give every agent the\n"
@@ -124,6 +129,9 @@ static const struct optdef defs[] = {
 	{"log-level", K_LEVEL, offsetof(struct agent_opts, log_level), 0, 0, 0,
 	 false},
 	STR("config", config),
+	STR("max-tasks", max_tasks),
+	STR("task-stop-grace", stop_grace),
+	STR("task-log-max", task_log_max),
 };
 
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
@@ -582,6 +590,42 @@ validate(struct loader *l)
 			if (strncmp(o->tag[j], o->tag[i], strlen(k) + 1) == 0)
 				return fail(l, ERR_EXIST, SRC_FLAG, "tag",
 					    "key \"%s\" given twice", k);
+	}
+	o->stop_grace_ms = TASK_STOP_GRACE_DEFAULT_MS;
+	if (o->stop_grace[0]) {
+		uint64_t ms;
+
+		if (parse_duration_ms(o->stop_grace, &ms) ||
+		    ms > TASK_STOP_GRACE_MAX_MS)
+			return fail(l, ERR_INVAL, SRC_FLAG, "task-stop-grace",
+				    "\"%s\" is not a duration of at most 1h "
+				    "(e.g. 10s, 500ms)",
+				    o->stop_grace);
+		o->stop_grace_ms = ms ? (uint32_t)ms : 1;
+	}
+	o->max_tasks_n = TASK_MAX_DEFAULT;
+	if (o->max_tasks[0]) {
+		char *end;
+		unsigned long v = strtoul(o->max_tasks, &end, 10);
+
+		if (*end || !isdigit((unsigned char)o->max_tasks[0]) ||
+		    v == 0 || v > TASK_MAX_LIMIT)
+			return fail(l, ERR_INVAL, SRC_FLAG, "max-tasks",
+				    "\"%s\" is not a number from 1 to %d",
+				    o->max_tasks, TASK_MAX_LIMIT);
+		o->max_tasks_n = (uint32_t)v;
+	}
+	o->log_max_bytes = TASK_LOG_MAX_DEFAULT;
+	if (o->task_log_max[0]) {
+		uint64_t b;
+
+		if (parse_size(o->task_log_max, &b) || b < 4096 ||
+		    b > TASK_LOG_MAX_LIMIT)
+			return fail(l, ERR_INVAL, SRC_FLAG, "task-log-max",
+				    "\"%s\" is not a size from 4k to 4g "
+				    "(e.g. 512k, 10m)",
+				    o->task_log_max);
+		o->log_max_bytes = b;
 	}
 	if (o->insecure && (o->key_file[0] || o->key[0]))
 		return fail(l, ERR_INVAL, SRC_FLAG, NULL,

@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/addr.h"
 #include "core/crypto.h"
@@ -69,10 +70,16 @@ struct agent_opts {
 	unsigned nhandler;
 	enum log_level log_level;
 	char config[AGENT_PATH_MAX];
+	char stop_grace[32];   /* --task-stop-grace DUR */
+	char max_tasks[16];    /* --max-tasks N */
+	char task_log_max[32]; /* --task-log-max SIZE */
 	bool help;
 
 	/* Derived by agent_opts_load() from the above. */
 	struct profile prof;
+	uint32_t stop_grace_ms; /* default 10 s */
+	uint32_t max_tasks_n;	/* default 128 */
+	uint64_t log_max_bytes; /* default 1 MiB */
 };
 
 /* Fill o from argv (argv[0] is the subcommand or program name and is

@@ -115,15 +115,30 @@ test_request_round_trip(void **state)
 		strcpy(in.key, "8yy/A8SuTTULSM8mR+zpcLJbs5Rv6Bgw6RqRDpACA9s=");
 		in.has_logs = true;
 		in.logs = LOG_DEBUG;
+		in.replicas = 7;
+		strcpy(in.availability, "drain");
+		in.spec = (const uint8_t *)"\x81\xa4name\xa3web";
+		in.spec_len = 10;
 		buf_init(&b, 4096);
 		assert_int_equal(ctl_request_encode(&in, &b), 0);
 		assert_int_equal(decode_frame(&b, &out, why), 0);
 		assert_int_equal(out.op, op);
 		assert_int_equal(out.seq, in.seq);
-		if (op == CTL_OP_FORCE_LEAVE)
+		if (ctl_op_takes_name((enum ctl_op)op))
 			assert_string_equal(out.name, "web-3");
 		else
 			assert_string_equal(out.name, "");
+		assert_int_equal(out.replicas,
+				 op == CTL_OP_SERVICE_SCALE ? 7 : 0);
+		assert_string_equal(out.availability,
+				    op == CTL_OP_NODE_UPDATE ? "drain" : "");
+		if (op == CTL_OP_SERVICE_CREATE ||
+		    op == CTL_OP_SERVICE_UPDATE) {
+			assert_int_equal(out.spec_len, 10);
+			assert_memory_equal(out.spec, in.spec, 10);
+		} else {
+			assert_null(out.spec);
+		}
 		if (op == CTL_OP_KEYS_INSTALL || op == CTL_OP_KEYS_USE ||
 		    op == CTL_OP_KEYS_REMOVE)
 			assert_string_equal(out.key, in.key);
@@ -245,6 +260,27 @@ test_request_strict(void **state)
 		{"name", 'm', NULL, 0});
 	REFUSED("not a log level", {"op", 's', "monitor", 0},
 		{"logs", 's', "loud", 0});
+	REFUSED("service-scale needs \"replicas\"",
+		{"op", 's', "service-scale", 0}, {"name", 's', "web", 0});
+	REFUSED("service-rm needs \"name\"", {"op", 's', "service-rm", 0});
+	REFUSED("service-create needs \"spec\"",
+		{"op", 's', "service-create", 0});
+	REFUSED("\"spec\" must be a map", {"op", 's', "service-create", 0},
+		{"spec", 's', "web", 0});
+	REFUSED("takes no \"spec\"", {"op", 's', "service-ls", 0},
+		{"spec", 'm', NULL, 0});
+	REFUSED("takes no \"replicas\"", {"op", 's', "service-rm", 0},
+		{"name", 's', "web", 0}, {"replicas", 'u', NULL, 1});
+	REFUSED("\"replicas\" must be", {"op", 's', "service-scale", 0},
+		{"name", 's', "web", 0}, {"replicas", 'i', NULL, -1});
+	REFUSED("\"replicas\" is too large", {"op", 's', "service-scale", 0},
+		{"name", 's', "web", 0}, {"replicas", 'u', NULL, 1ll << 40});
+	REFUSED("must be active, pause or drain", {"op", 's', "node-update", 0},
+		{"name", 's', "n1", 0}, {"availability", 's', "sleep", 0});
+	REFUSED("node-update needs \"availability\"",
+		{"op", 's', "node-update", 0}, {"name", 's', "n1", 0});
+	REFUSED("takes no \"availability\"", {"op", 's', "info", 0},
+		{"availability", 's', "drain", 0});
 	REFUSED("\"key\" must be a base64", {"op", 's', "keys-install", 0},
 		{"key", 's',
 		 "0123456789012345678901234567890123456789012345678901234567",

@@ -5,8 +5,9 @@
  * Replies are built with core/codec exactly as the agent builds them, then
  * formatted: the members table (sorted, padded, ROLE from the role tag,
  * other tags joined, hostile bytes neutralised, missing fields as "-"),
- * info, stats lines, the keys table, monitor lines, and JSON output
- * without seq/ok.
+ * info, stats lines, the keys table, monitor lines (member, task and
+ * manager events), node ls, service ls and ps, and JSON output without
+ * seq/ok.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -329,6 +330,187 @@ test_monitor_lines(void **state)
 	buf_release(&out);
 }
 
+static void
+test_node_ls(void **state)
+{
+	struct buf in, out;
+	struct codec_writer w;
+
+	(void)state;
+	buf_init(&in, 4096);
+	buf_init(&out, 4096);
+	codec_writer_init(&w, &in);
+	codec_write_map(&w, 1);
+	codec_write_cstr(&w, "members");
+	codec_write_array(&w, 3);
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = {"n2", "n1", "w1"};
+		static const char *const avail[] = {"drain", "active", "pause"};
+
+		codec_write_map(&w, 7);
+		codec_write_cstr(&w, "name");
+		codec_write_cstr(&w, names[i]);
+		codec_write_cstr(&w, "addr");
+		codec_write_cstr(&w, "127.0.0.1:1");
+		codec_write_cstr(&w, "status");
+		codec_write_cstr(&w, "alive");
+		codec_write_cstr(&w, "availability");
+		codec_write_cstr(&w, avail[i]);
+		codec_write_cstr(&w, "manager");
+		codec_write_bool(&w, i == 1);
+		codec_write_cstr(&w, "eligible");
+		codec_write_bool(&w, i != 2);
+		codec_write_cstr(&w, "tags");
+		if (i == 2) {
+			codec_write_map(&w, 2);
+			codec_write_cstr(&w, "role");
+			codec_write_cstr(&w, "worker");
+			codec_write_cstr(&w, "zone");
+			codec_write_cstr(&w, "eu");
+		} else {
+			codec_write_map(&w, 0);
+		}
+	}
+	assert_string_equal(
+		format(fmt_node_ls, &in, &out),
+		"NAME  ADDRESS      STATUS  AVAILABILITY  MANAGER   ROLE    "
+		"TAGS\n"
+		"n1    127.0.0.1:1  alive   active        leader    -       -\n"
+		"n2    127.0.0.1:1  alive   drain         eligible  -       -\n"
+		"w1    127.0.0.1:1  alive   pause         -         worker  "
+		"zone=eu\n");
+	buf_release(&in);
+	buf_release(&out);
+}
+
+static void
+test_service_tables(void **state)
+{
+	struct buf in, out;
+	struct codec_writer w;
+
+	(void)state;
+	buf_init(&in, 4096);
+	buf_init(&out, 4096);
+	codec_writer_init(&w, &in);
+	codec_write_map(&w, 1);
+	codec_write_cstr(&w, "services");
+	codec_write_array(&w, 1);
+	codec_write_map(&w, 5);
+	codec_write_cstr(&w, "name");
+	codec_write_cstr(&w, "web");
+	codec_write_cstr(&w, "mode");
+	codec_write_cstr(&w, "replicated");
+	codec_write_cstr(&w, "desired");
+	codec_write_uint(&w, 6);
+	codec_write_cstr(&w, "running");
+	codec_write_uint(&w, 5);
+	codec_write_cstr(&w, "args");
+	codec_write_array(&w, 3);
+	codec_write_cstr(&w, "sh");
+	codec_write_cstr(&w, "-c");
+	codec_write_cstr(&w, "sleep 1");
+	assert_string_equal(format(fmt_service_ls, &in, &out),
+			    "NAME  MODE        REPLICAS  COMMAND\n"
+			    "web   replicated  5/6       sh -c \"sleep 1\"\n");
+
+	buf_reset(&in);
+	codec_writer_init(&w, &in);
+	codec_write_map(&w, 2);
+	codec_write_cstr(&w, "now_ms");
+	codec_write_uint(&w, 100000);
+	codec_write_cstr(&w, "tasks");
+	codec_write_array(&w, 3);
+	for (int i = 0; i < 3; i++) {
+		static const char *const node[] = {"n1", "n2", ""};
+		static const char *const st[] = {"running", "failed",
+						 "pending"};
+
+		codec_write_map(&w, 8);
+		codec_write_cstr(&w, "service");
+		codec_write_cstr(&w, "web");
+		codec_write_cstr(&w, "slot");
+		codec_write_uint(&w, (uint64_t)i);
+		codec_write_cstr(&w, "node");
+		codec_write_cstr(&w, node[i]);
+		codec_write_cstr(&w, "state");
+		codec_write_cstr(&w, st[i]);
+		codec_write_cstr(&w, "since_ms");
+		codec_write_uint(&w, i == 2 ? 0 : 100000 - 1500 * (i + 1));
+		codec_write_cstr(&w, "restarts");
+		codec_write_uint(&w, i == 1 ? 3 : 0);
+		codec_write_cstr(&w, "exit");
+		codec_write_int(&w, i == 1 ? -9 : 0);
+		codec_write_cstr(&w, "msg");
+		codec_write_cstr(&w, i == 1 ? "restart limit reached" : "");
+	}
+	assert_string_equal(
+		format(fmt_service_ps, &in, &out),
+		"TASK   NODE  STATE    SINCE  RESTARTS  EXIT  ERROR\n"
+		"web.0  n1    running  1.5s   0         -     -\n"
+		"web.1  n2    failed   3.0s   3         -9    restart limit "
+		"reached\n"
+		"web.2  -     pending  -      0         -     -\n");
+	buf_release(&in);
+	buf_release(&out);
+}
+
+static void
+test_monitor_task_and_manager(void **state)
+{
+	struct buf in, out;
+	struct codec_writer w;
+
+	(void)state;
+	buf_init(&in, 4096);
+	buf_init(&out, 4096);
+	codec_writer_init(&w, &in);
+	codec_write_map(&w, 1);
+	codec_write_cstr(&w, "event");
+	codec_write_map(&w, 8);
+	codec_write_cstr(&w, "time_ms");
+	codec_write_uint(&w, 1700000000123ull);
+	codec_write_cstr(&w, "event");
+	codec_write_cstr(&w, "task-failed");
+	codec_write_cstr(&w, "service");
+	codec_write_cstr(&w, "web");
+	codec_write_cstr(&w, "slot");
+	codec_write_uint(&w, 4);
+	codec_write_cstr(&w, "state");
+	codec_write_cstr(&w, "failed");
+	codec_write_cstr(&w, "exit");
+	codec_write_int(&w, 3);
+	codec_write_cstr(&w, "restarts");
+	codec_write_uint(&w, 1);
+	codec_write_cstr(&w, "restart");
+	codec_write_bool(&w, true);
+	assert_string_equal(format(fmt_monitor, &in, &out),
+			    "2023-11-14T22:13:20.123Z task-failed web.4 "
+			    "state=failed exit=3 restarts=1 restart=yes\n");
+	buf_reset(&in);
+	codec_writer_init(&w, &in);
+	codec_write_map(&w, 1);
+	codec_write_cstr(&w, "event");
+	codec_write_map(&w, 5);
+	codec_write_cstr(&w, "time_ms");
+	codec_write_uint(&w, 1700000000123ull);
+	codec_write_cstr(&w, "event");
+	codec_write_cstr(&w, "manager");
+	codec_write_cstr(&w, "manager");
+	codec_write_cstr(&w, "");
+	codec_write_cstr(&w, "term");
+	codec_write_uint(&w, 4);
+	codec_write_cstr(&w, "status");
+	codec_write_cstr(&w, "no manager: no quorum: sees 2 of 5 eligible "
+			     "(needs 3)");
+	assert_string_equal(format(fmt_monitor, &in, &out),
+			    "2023-11-14T22:13:20.123Z manager none term=4 (no "
+			    "manager: no quorum: sees 2 of 5 eligible (needs "
+			    "3))\n");
+	buf_release(&in);
+	buf_release(&out);
+}
+
 int
 main(void)
 {
@@ -339,6 +521,9 @@ main(void)
 		cmocka_unit_test(test_info_and_stats),
 		cmocka_unit_test(test_keys_table),
 		cmocka_unit_test(test_monitor_lines),
+		cmocka_unit_test(test_node_ls),
+		cmocka_unit_test(test_service_tables),
+		cmocka_unit_test(test_monitor_task_and_manager),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

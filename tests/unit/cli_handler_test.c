@@ -87,7 +87,19 @@ test_spec_parse(void **state)
 		handler_spec_parse(&s, "member-join,,x=y", why, sizeof(why)),
 		ERR_INVAL);
 	assert_true(handler_event_known("member-conflict"));
-	assert_false(handler_event_known("task-start"));
+	assert_true(handler_event_known("task-start"));
+	assert_true(handler_event_known("task-failed"));
+	assert_true(handler_event_known("manager"));
+	assert_false(handler_event_known("task-sart"));
+	assert_int_equal(handler_spec_parse(&s, "task-exit,task-failed=page",
+					    why, sizeof(why)),
+			 0);
+	assert_true(handler_spec_matches(&s, "task-failed"));
+	assert_false(handler_spec_matches(&s, "task-start"));
+	/* The default (serf's) set has no task or manager events. */
+	assert_int_equal(handler_spec_parse(&s, "cmd", why, sizeof(why)), 0);
+	assert_false(handler_spec_matches(&s, "task-failed"));
+	assert_false(handler_spec_matches(&s, "manager"));
 }
 
 struct fixture {
