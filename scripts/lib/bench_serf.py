@@ -11,8 +11,8 @@ hand. For each system (shoal, serf) and each cluster size N it:
      agents' own event logs), then checks it with `members` on every node;
   3. steady state: over a window of exactly one push-pull period P(N)
      (30 s up to 32 nodes, 60 s at 33-64: memberlist's pushPullScale,
-     which shoal copies), starting once both systems are in their periodic
-     regime (see steady_window), samples each agent's RSS
+     which shoal copies), starting once that system's push-pulls run at
+     their steady rate (see steady_window), samples each agent's RSS
      (/proc/PID/status VmRSS; private pages from smaps_rollup), CPU
      (every thread's sum_exec_runtime from schedstat, in ns; utime+stime
      from /proc/PID/stat is kept as a check, it counts 10 ms ticks) and the
@@ -49,6 +49,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_report  # noqa: E402
 
@@ -527,7 +528,7 @@ def run_one(args, system, n, say):
             res["notes"].append("after join, %d node(s) listed others as not "
                                 "alive: %s" % (len(bad), bad[:3]))
         # 3. steady state
-        start, length = steady_window(args, n)
+        start, length = steady_window(args, system, n)
         c.pump_until(max(now() + args.settle, t_seed + start))
         nodes = list(range(n))
         s0 = c.sample(nodes)
@@ -674,22 +675,27 @@ def pushpull_period_s(n):
     return 30.0 * (math.ceil(math.log2(n) - math.log2(32)) + 1)
 
 
-def steady_window(args, n):
+def steady_window(args, system, n):
     """(start after the seed started, length) of the steady-state window.
 
     Push-pull is the one periodic exchange whose phase matters: an agent
     does one every P(N) seconds, but not from the start. shoal's first is at
-    15-45 s (interval/2 + a random part of the interval), memberlist's at a
-    random 0-30 s stagger plus one scaled interval (30-60 s at N <= 32,
-    60-90 s at N = 50). A window of exactly P(N) seconds holds exactly one
-    push-pull of every agent as soon as it starts after (first - P) for
-    every agent: after 30 s for both systems at both sizes. So the window
-    starts 31 s after the seed (or 5 s after convergence if later) and is
-    P(N) long; then neither system is charged for more or fewer exchanges
-    than it makes in the long run. --window overrides the length (and
-    --regime the start) for quick runs, at the price of that exactness."""
-    length = args.window if args.window > 0 else pushpull_period_s(n)
-    return args.regime, length
+    15-45 s (interval/2 plus a random part of the 30 s interval, see
+    swim_init), memberlist's at a random 0-30 s stagger plus one scaled
+    interval (30-60 s at N <= 32, 60-90 s at N = 50; pushPullTrigger).
+    A window of exactly P(N) seconds holds exactly one push-pull of every
+    agent once it starts later than (latest first push-pull - P): for shoal
+    after 15 s at N <= 32 and at once at N = 50, for serf after 30 s. So
+    each system's window starts at that point (or 5 s after convergence if
+    later) and lasts P(N); neither system is charged for more or fewer
+    exchanges than it makes in the long run. --window and --regime override
+    length and start (quick runs), at the price of that exactness."""
+    period = pushpull_period_s(n)
+    length = args.window if args.window > 0 else period
+    if args.regime >= 0:
+        return args.regime, length
+    first_max = 45.0 if system == "shoal" else 30.0 + period
+    return max(0.0, first_max - period + 1), length
 
 
 def failover(args):
@@ -735,11 +741,12 @@ def main():
     ap.add_argument("--systems", default="shoal,serf")
     ap.add_argument("--window", type=float, default=0,
                     help="steady-state window, s (0: one push-pull period)")
-    ap.add_argument("--regime", type=float, default=31,
-                    help="earliest window start after the seed started, s")
+    ap.add_argument("--regime", type=float, default=-1,
+                    help="earliest window start after the seed started, s "
+                         "(-1: when the system's push-pulls are periodic)")
     ap.add_argument("--settle", type=float, default=5)
     ap.add_argument("--trials", type=int, default=3)
-    ap.add_argument("--gap", type=float, default=2)
+    ap.add_argument("--gap", type=float, default=1)
     ap.add_argument("--join-timeout", type=int, default=60)
     ap.add_argument("--joins", type=int, default=3,
                     help="join trials (the first is the main run's)")
@@ -763,7 +770,9 @@ def main():
                         "shoal": shoal_version},
            "settings": {"profile": "lan (memberlist DefaultLANConfig)",
                         "window_s": args.window or "one push-pull period",
-                        "window_start_s": args.regime, "settle_s": args.settle,
+                        "window_start_s": args.regime if args.regime >= 0
+                        else "when push-pulls are periodic (steady_window)",
+                        "settle_s": args.settle,
                         "crash_trials": args.trials,
                         "join": "node 0 first; then nodes 1..N-1 at once, "
                                 "each joining through node 0",
