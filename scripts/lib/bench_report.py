@@ -101,7 +101,7 @@ def line(row, figure, shoal, serf="", r="", target=""):
 
 
 def print_table(rows, out):
-    head = line("#", "figure", "shoal", "serf", "shoal/serf", "target (DESIGN.md §7)")
+    head = line("#", "figure", "shoal", "serf", "shoal/serf", "target")
     cols = ["row", "figure", "shoal", "serf", "ratio", "target"]
     w = {c: max(len(str(r[c])) for r in rows + [head]) for c in cols}
     fmt = "  ".join("{%s:%s%d}" % (c, ">" if c in ("shoal", "serf", "ratio") else "<",
@@ -206,10 +206,12 @@ def sched_rows(d):
                 and abs(float(r.get("eps", 0)) - SCHED_DEFAULT[1]) < 1e-9]
         r = (pick or mine)[0]
         tag = "%s, eps %s" % (r.get("ranking", "?"), r.get("eps", "?"))
-        rows.append(line("3", "placements/s, %s slots on %s nodes as %s (%s)"
-                         % (num(slots), num(nodes), shape, tag),
+        if not rows:
+            rows.append(line("3", "placement of %s slots on %s nodes (services x replicas):"
+                             % (num(slots), num(nodes)), ""))
+        rows.append(line("3", "  %s, %s: placements/s" % (shape, tag),
                          "%s/s" % num(r.get("placements_per_s")), target=">= 1M/s"))
-        rows.append(line("3", "  death moved/min; join moved/ideal; peak/mean svc, all",
+        rows.append(line("3", "    death moved/min; join moved/ideal; peak/mean svc, all",
                          "%s/%s; %s/%s; %s, %s" % (
                              num(r.get("death_moved")), num(r.get("death_min")),
                              num(r.get("join_moved")), num(r.get("join_ideal")),
@@ -285,11 +287,19 @@ def serf_rows(d):
         lambda x: "-" if x is None else str(x), "0")
     fo = d.get("failover") or {}
     if fo.get("status") == "ok":
-        rows.append(line("5", "manager failover: all accept a new one, median / max",
-                         "%s / %s" % (secs(fo.get("median_s")), secs(fo.get("max_s")))))
+        for n, f in sorted(fo.get("by_n", {}).items(), key=lambda x: int(x[0])):
+            k = len(f.get("trials", []))
+            rows.append(line("5", "manager SIGKILL: all name a new one, median / max "
+                             "of %d, N=%s" % (k, n),
+                             "%s / %s" % (secs(f.get("median_s")),
+                                          "> timeout" if f.get("max_s") is None
+                                          else secs(f.get("max_s"))),
+                             "no manager", "", ""))
+            rows.append(line("5", "  first node naming a new one, median, N=%s" % n,
+                             secs(f.get("first_median_s"))))
     else:
         rows.append(line("5", "manager failover", "not yet",
-                         target=fo.get("why", "")))
+                         target=fo.get("short", "needs sched/ in the agent")))
     return rows
 
 
@@ -423,7 +433,7 @@ def merge(build, status_file, out_json):
                              target=entry["message"][:60]))
             if part == "serf":
                 rows.append(line("5", "manager failover", "not yet",
-                                 target="needs row 4's hosts and sched/ in the agent"))
+                                 target="needs row 4's hosts"))
     tmp = out_json + ".tmp"
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=1)
@@ -436,7 +446,7 @@ def merge(build, status_file, out_json):
     print_table(rows, o)
     o.write("\nparts: %s\n" % "; ".join(
         "%s %s%s" % (p, doc["parts"][p]["status"],
-                     " (%ss)" % num(doc["parts"][p]["seconds"])
+                     " (%s s)" % num(doc["parts"][p]["seconds"])
                      if doc["parts"][p]["seconds"] is not None else "")
         for p, _, _ in PARTS))
     o.write("all figures: %s\n" % out_json)

@@ -22,6 +22,11 @@ hand. For each system (shoal, serf) and each cluster size N it:
      the first suspicion, the first failure report and the moment every
      other live node has reported it failed; then checks with `members`.
 
+  5. row 5, shoal only (serf has no manager): SIGKILL the manager that
+     every live node names (its "manager event" log lines), and time until
+     the first live node names a new one and until all name the same one;
+     several trials, each killing the manager the last one elected.
+
 One clock: every log line of every agent is read by this process through
 a pipe as it is written and stamped with the host's CLOCK_REALTIME on
 arrival (serf's own log stamps have 1 s resolution; shoal's have 1 ms and
@@ -59,6 +64,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Event lines. shoal: the agent's structured membership events on stderr
 # (logfmt). serf: serf's and memberlist's INFO lines on stdout.
 SHOAL_EVENT = re.compile(rb'msg="member event" event=member-([a-z]+) member=(\S+)')
+SHOAL_MANAGER = re.compile(rb'msg="manager event" event=manager manager=(\S+) term=(\d+)')
 SHOAL_TS = re.compile(rb"^ts=(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})Z")
 SERF_EVENT = re.compile(rb"serf: EventMember(Join|Failed|Leave|Update|Reap)(?: \(forced\))?: (\S+)")
 SERF_SUSPECT = re.compile(rb"memberlist: Suspect (\S+) has failed")
@@ -117,6 +123,7 @@ class Cluster:
         self.stamp_lag_ms = []       # shoal only: arrival - own stamp
         self.refutes = 0
         self.exited = {}             # i -> (t, returncode)
+        self.manager = {}            # shoal: i -> (t, manager name, term)
         self.ready = set()
 
     # ---- processes -------------------------------------------------------
@@ -226,6 +233,9 @@ class Cluster:
         if self.system == "shoal":
             if b"agent started" in line:
                 self.ready.add(i)
+            m = SHOAL_MANAGER.search(line)
+            if m:
+                self.manager[i] = (t, m[1].decode("utf-8", "replace"), int(m[2]))
             m = SHOAL_EVENT.search(line)
             if m:
                 ts = SHOAL_TS.match(line)
@@ -467,6 +477,68 @@ def start_cluster(c, res, timeout):
     return t_seed, t0
 
 
+def agreed_manager(c, nodes):
+    """The manager every node in nodes names, or None."""
+    names = {c.manager.get(i, (0, None, 0))[1] for i in nodes}
+    if len(names) == 1:
+        name = names.pop()
+        if name not in (None, "-"):
+            return name
+    return None
+
+
+def failover_trials(c, args, res, dead, say):
+    """Row 5 (shoal only; serf elects no manager): SIGKILL the manager that
+    every live node names, and time until the first live node names a new
+    one and until every live node names the same new one. The victims join
+    `dead`."""
+    n = c.n
+    trials = []
+    for k in range(args.failovers):
+        live = [i for i in range(n) if i not in dead]
+        t = now()
+        if not c.pump_until(t + 30, lambda: agreed_manager(c, live) is not None):
+            res["notes"].append("failover %d: the live nodes named no single "
+                                "manager within 30 s" % (k + 1))
+            break
+        old = agreed_manager(c, live)
+        v = index_of(old)
+        if v is None or v not in c.procs or v in dead:
+            res["notes"].append("failover: manager %r is not one of ours" % old)
+            break
+        dead.add(v)
+        others = [i for i in live if i != v]
+        tk = now()
+        c.kill(v)
+
+        def new_everywhere():
+            m = agreed_manager(c, others)
+            return m is not None and m != old and all(
+                c.manager[i][0] >= tk for i in others)
+
+        ok = c.pump_until(tk + args.crash_timeout, new_everywhere)
+        firsts = [c.manager[i][0] for i in others
+                  if i in c.manager and c.manager[i][0] >= tk
+                  and c.manager[i][1] not in ("-", old)]
+        tr = {"old": old, "new": agreed_manager(c, others) if ok else None,
+              "first_s": rnd(min(firsts) - tk) if firsts else None,
+              "all_s": rnd(max(c.manager[i][0] for i in others) - tk) if ok else None}
+        trials.append(tr)
+        say("  %s N=%d: manager %s killed: first node with a new manager %s s, "
+            "all %s s (%s)" % (c.system, n, old, tr["first_s"], tr["all_s"],
+                               tr["new"]))
+        if not ok:
+            res["notes"].append("failover of %s: not every node named one new "
+                                "manager within %d s" % (old, args.crash_timeout))
+        c.pump_until(now() + args.gap)
+    xs = [tr["all_s"] for tr in trials if tr["all_s"] is not None]
+    res["failover"] = {"trials": trials,
+                       "median_s": rnd(med(xs)),
+                       "max_s": rnd(max(xs)) if xs and len(xs) == len(trials) else None,
+                       "first_median_s": rnd(med([tr["first_s"] for tr in trials
+                                                  if tr["first_s"] is not None]))}
+
+
 def join_trials(args, system, n, res, say):
     """More join trials on fresh clusters (a join's time varies from run to
     run: a lost rumour waits for the next push-pull)."""
@@ -645,6 +717,8 @@ def run_one(args, system, n, say):
                                           if steady_from <= t <= steady_to)
         if system == "shoal":
             res["shoal_stats"] = c.shoal_stats(live)
+            if args.failovers > 0:
+                failover_trials(c, args, res, dead, say)
             if c.stamp_lag_ms:
                 lag = sorted(c.stamp_lag_ms)
                 res["stamp_lag_ms_median"] = rnd(med(lag), 2)
@@ -698,15 +772,18 @@ def steady_window(args, system, n):
     return max(0.0, first_max - period + 1), length
 
 
-def failover(args):
-    """Row 5 hook: manager failover. The agent does not elect a manager yet
-    (no "manager" in `shoal info`); when it does, this is where the
-    measurement goes: start N agents, find the manager in `shoal info`,
-    SIGKILL it, and time (with the same stamped logs) until every node's
-    manager-changed event names one new manager; median and max over
-    trials."""
-    return {"status": "not yet",
-            "why": "the agent does not run the manager election (sched/) yet"}
+def failover(doc):
+    """Row 5 in the fragment: the shoal runs' manager failovers."""
+    by_n = {}
+    for r in doc["runs"]:
+        if r["system"] == "shoal" and r.get("failover", {}).get("trials"):
+            by_n[str(r["n"])] = r["failover"]
+    if not by_n:
+        return {"status": "not yet", "short": "no failover measured",
+                "why": "no shoal run named a manager (see the notes)"}
+    return {"status": "ok", "by_n": by_n,
+            "what": "SIGKILL of the manager every node names -> every live "
+                    "node names one new manager (serf has no manager)"}
 
 
 def machine():
@@ -747,6 +824,8 @@ def main():
     ap.add_argument("--settle", type=float, default=5)
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--gap", type=float, default=1)
+    ap.add_argument("--failovers", type=int, default=3,
+                    help="manager kills per shoal run (row 5)")
     ap.add_argument("--join-timeout", type=int, default=60)
     ap.add_argument("--joins", type=int, default=3,
                     help="join trials (the first is the main run's)")
@@ -781,7 +860,7 @@ def main():
                         "cpu": "utime+stime of the agent process",
                         "clock": "one clock: the host's, log lines stamped "
                                  "on arrival through a pipe"},
-           "runs": [], "failover": failover(args)}
+           "runs": []}
     t_all = now()
     try:
         for n in [int(x) for x in args.sizes.split(",") if x]:
@@ -795,6 +874,7 @@ def main():
     except Interrupted as e:
         doc["interrupted"] = str(e)
         say("bench-serf: interrupted; stopped every agent")
+    doc["failover"] = failover(doc)
     doc["seconds"] = rnd(now() - t_all, 1)
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:
