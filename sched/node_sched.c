@@ -521,6 +521,7 @@ nsched_run(struct node *n, uint64_t now)
 	struct elect_event ee;
 	uint64_t term;
 	bool decided = false, was_leading = elect_is_manager(&n->el);
+	bool view_changed = n->view_dirty;
 	int mask = n->pending;
 
 	n->pending = 0;
@@ -552,9 +553,11 @@ nsched_run(struct node *n, uint64_t now)
 	}
 	if (was_leading && !elect_is_manager(&n->el))
 		plan_reset(n->pl);
+	/* A round at once when anything it depends on changed (a member
+	 * failed: its slots must move now, not at the next periodic round). */
 	if (elect_is_manager(&n->el) && !swim_is_stopped(n->sw) &&
-	    (mask || !was_leading || now >= n->next_round_ms ||
-	     now >= plan_next_deadline(n->pl))) {
+	    (mask || view_changed || !was_leading ||
+	     now >= n->next_round_ms || now >= plan_next_deadline(n->pl))) {
 		int rc = manager_round(n, now);
 
 		decided = rc > 0;
