@@ -441,6 +441,17 @@ on_manager(struct agent *a, const struct node_event *ev)
 	run_manager_handlers(a, ev);
 }
 
+/* A tombstone in the replicated state: the service was removed. */
+static bool
+service_gone(void *ctx, const char *service)
+{
+	struct agent *a = ctx;
+	const struct state_service *sv =
+		state_service_find(node_state(a->node), service);
+
+	return sv && sv->has_rec && sv->removed;
+}
+
 static void
 on_task(struct agent *a, const struct node_event *ev)
 {
@@ -467,6 +478,8 @@ on_task(struct agent *a, const struct node_event *ev)
 	case NODE_EV_TASK_STOP:
 		task_driver_stop(&a->tasks, ev->task.service, ev->task.slot,
 				 ev->task.spec == NULL);
+		if (!ev->task.spec)
+			task_driver_sweep_logs(&a->tasks, service_gone, a);
 		break;
 	case NODE_EV_TASK_RESTART:
 		task_driver_restart(&a->tasks, ev->task.service, ev->task.slot,
@@ -1016,6 +1029,19 @@ setup_node(struct agent *a, const struct keyring *kr)
 	return 0;
 }
 
+/* Now and then, the logs of removed services that no task event
+ * announced here (their tasks had moved away). */
+static void
+on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (a->tasks_ready)
+		task_driver_sweep_logs(&a->tasks, service_gone, a);
+}
+
 static int
 setup_tasks(struct agent *a)
 {
@@ -1045,6 +1071,7 @@ setup_tasks(struct agent *a)
 		return start_error("tasks: %s", why);
 	a->tasks_ready = true;
 	task_driver_reap_stale(&a->tasks);
+	ev_timer_start(a->loop, &a->sweep_w);
 	return 0;
 }
 
@@ -1060,6 +1087,7 @@ cleanup(struct agent *a)
 		a->tasks_ready = false;
 	}
 	ev_timer_stop(a->loop, &a->pump_w);
+	ev_timer_stop(a->loop, &a->sweep_w);
 	free(a->reports);
 	a->reports = NULL;
 	if (a->exit_code == 0)
@@ -1166,6 +1194,8 @@ agent_main(int argc, char **argv)
 	a->leave_w.data = a;
 	ev_timer_init(&a->pump_w, on_pump_soon, 0., 0.);
 	a->pump_w.data = a;
+	ev_timer_init(&a->sweep_w, on_sweep, AGENT_SWEEP_S, AGENT_SWEEP_S);
+	a->sweep_w.data = a;
 	if (setup_paths(a))
 		goto out_cleanup;
 	if (load_keys(a, &kr))

@@ -59,6 +59,7 @@
 #define AGENT_FAILED_MAX       (AGENT_STREAMS_OUT_MAX * 4)
 #define AGENT_LEAVE_GRACE_MS   3000  /* on top of the profile's leave_timeout */
 #define AGENT_REPORTS_MAX      65536 /* task reports waiting for the node */
+#define AGENT_SWEEP_S	       60.0  /* log sweep period */
 
 struct agent_stream;
 struct agent_ctl_conn;
@@ -122,7 +123,8 @@ struct agent {
 	struct task_driver tasks;
 	bool tasks_ready;
 	char tasks_dir[AGENT_PATH_MAX + 16];
-	ev_timer pump_w; /* a pump soon, for work found outside the pump */
+	ev_timer pump_w;  /* a pump soon, for work found outside the pump */
+	ev_timer sweep_w; /* logs of removed services, every AGENT_SWEEP_S */
 	struct agent_report *reports; /* waiting for the node; see agent.c */
 	unsigned nreports, reports_cap;
 

@@ -1059,6 +1059,53 @@ task_driver_init(struct task_driver *d, struct ev_loop *loop,
 	return 0;
 }
 
+/* ---- log files of removed services ---- */
+
+unsigned
+task_driver_sweep_logs(struct task_driver *d,
+		       bool (*gone)(void *ctx, const char *service), void *ctx)
+{
+	unsigned removed = 0;
+	struct dirent *de;
+	DIR *dir = opendir(d->dir);
+
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir))) {
+		char svc[SPEC_NAME_MAX + 16], path[TASK_PATH_MAX + 300];
+		size_t n = strlen(de->d_name), k;
+		bool known = false;
+
+		if (n > 6 && strcmp(de->d_name + n - 6, ".log.1") == 0)
+			n -= 6;
+		else if (n > 4 && strcmp(de->d_name + n - 4, ".log") == 0)
+			n -= 4;
+		else
+			continue;
+		/* SERVICE.SLOT: the slot is the digits after the last dot. */
+		for (k = n; k > 0 && de->d_name[k - 1] >= '0' &&
+			    de->d_name[k - 1] <= '9';
+		     k--)
+			;
+		if (k == n || k < 2 || de->d_name[k - 1] != '.' ||
+		    k - 1 > SPEC_NAME_MAX)
+			continue;
+		memcpy(svc, de->d_name, k - 1);
+		svc[k - 1] = '\0';
+		if (!spec_name_valid(svc, k - 1))
+			continue;
+		for (struct task_proc *p = d->procs; p && !known; p = p->next)
+			known = strcmp(p->service, svc) == 0;
+		if (known || !gone(ctx, svc))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d->dir, de->d_name);
+		if (unlink(path) == 0)
+			removed++;
+	}
+	closedir(dir);
+	return removed;
+}
+
 /* ---- leftovers of a previous run ---- */
 
 /* Does /proc/PID/environ hold the entry `want` (a whole NUL-separated

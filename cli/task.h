@@ -174,6 +174,14 @@ void task_driver_restart(struct task_driver *d, const char *service,
 			 uint32_t slot, uint64_t digest,
 			 const struct spec *spec);
 
+/* Delete the log files of services that gone() says were removed (the
+ * agent asks its replicated state for a tombstone), except those of tasks
+ * the driver still knows. Logs of a task that moved away stay until
+ * then. Returns how many files were deleted. */
+unsigned task_driver_sweep_logs(struct task_driver *d,
+				bool (*gone)(void *ctx, const char *service),
+				void *ctx);
+
 /* Stop every task and wait for them, blocking, at most grace_ms (then
  * SIGKILL), and free everything. For the agent's exit, after the loop
  * has stopped; grace_ms 0 kills at once. */

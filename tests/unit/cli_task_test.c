@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -430,17 +431,40 @@ test_rejected(void **state)
 	fx_destroy(&f);
 }
 
-/* Is any process of group pgid alive (not a zombie)? */
+/* Is any process of group pgid alive (not a zombie)? From /proc, so the
+ * test needs no ps(1). */
 static bool
 group_alive(pid_t pgid)
 {
-	char cmd[160];
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	bool alive = false;
 
-	snprintf(cmd, sizeof(cmd),
-		 "ps -eo pgid=,stat= | awk '$1 == %d && $2 !~ /^Z/ "
-		 "{ n++ } END { exit n ? 0 : 1 }'",
-		 (int)pgid);
-	return system(cmd) == 0;
+	assert_non_null(proc);
+	while (!alive && (de = readdir(proc))) {
+		char path[300], buf[512];
+		const char *rp;
+		char st;
+		long pg;
+		FILE *fp;
+		size_t n;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		fp = fopen(path, "r");
+		if (!fp)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+		buf[n] = '\0';
+		rp = strrchr(buf, ')');
+		if (rp && sscanf(rp + 1, " %c %*d %ld", &st, &pg) == 2 &&
+		    pg == (long)pgid && st != 'Z')
+			alive = true;
+	}
+	closedir(proc);
+	return alive;
 }
 
 static void
@@ -613,6 +637,43 @@ test_reap_stale(void **state)
 	fx_destroy(&f);
 }
 
+static bool
+gone_web(void *ctx, const char *service)
+{
+	(void)ctx;
+	return strcmp(service, "web") == 0 || strcmp(service, "x.y") == 0;
+}
+
+static void
+test_sweep_logs(void **state)
+{
+	static struct fx f;
+	static const char *const names[] = {
+		"web.0.log", "web.0.log.1", "api.3.log", "x.y.12.log",
+		"junk.log",  "web.1.pid",   "web..log",
+	};
+	char path[256];
+
+	(void)state;
+	fx_init(&f, 1000, 0, 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/%s", f.dir, names[i]);
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		fclose(fp);
+	}
+	assert_int_equal(task_driver_sweep_logs(&f.d, gone_web, NULL), 3);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		bool want_gone = i == 0 || i == 1 || i == 3;
+
+		snprintf(path, sizeof(path), "%s/%s", f.dir, names[i]);
+		assert_int_equal(access(path, F_OK) != 0, want_gone);
+	}
+	fx_destroy(&f);
+}
+
 int
 main(void)
 {
@@ -625,6 +686,7 @@ main(void)
 			test_rolling_restart_and_restart_while_stopping),
 		cmocka_unit_test(test_bounds_and_rotation),
 		cmocka_unit_test(test_reap_stale),
+		cmocka_unit_test(test_sweep_logs),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
