@@ -203,7 +203,13 @@ for c in members info stats monitor leave force-leave keys keygen agent; do
 	"$SHOAL_BIN" $c --help >"$WORK/out" 2>&1 || fail "shoal $c --help exited non-zero"
 	grep -q "usage: shoal" "$WORK/out" || fail "shoal $c --help: $(head -2 "$WORK/out")"
 done
-"$SHOAL_BIN" node ls --help >/dev/null || fail "node ls --help"
+for c in "service" "service create" "service ls" "service ps" \
+	"service inspect" "service scale" "service update" "service rm" \
+	"node" "node ls" "node update"; do
+	# shellcheck disable=SC2086
+	"$SHOAL_BIN" $c --help >"$WORK/out" 2>&1 || fail "shoal $c --help exited non-zero"
+	grep -q "usage: shoal" "$WORK/out" || fail "shoal $c --help: $(head -2 "$WORK/out")"
+done
 "$SHOAL_BIN" --help >/dev/null || fail "shoal --help"
 expect_exit() {
 	local want=$1
@@ -223,11 +229,24 @@ expect_exit 2 force-leave
 expect_exit 2 keys install not-a-key
 expect_exit 2 keys rotate
 expect_exit 2 agent --name
+expect_exit 2 service frobnicate
+expect_exit 2 service create -- sleep 1
+expect_exit 2 service create --name x
+expect_exit 2 service create --name x --bogus 1 -- sleep 1
+expect_exit 2 service scale web
+expect_exit 2 service scale web=lots
+expect_exit 2 service inspect
+expect_exit 2 node update n1
+expect_exit 2 node frob
 expect_exit 1 members --socket "$WORK/nonexistent.sock"
 grep -q "no agent at" "$WORK/err" || fail "missing socket message: $(cat "$WORK/err")"
 expect_exit 1 force-leave ghost --data-dir "$WORK/n1"
 grep -q 'no member named "ghost"' "$WORK/err" || fail "force-leave ghost: $(cat "$WORK/err")"
 expect_exit 0 members --data-dir "$WORK/n1"
+expect_exit 1 service inspect ghost --data-dir "$WORK/n1"
+grep -q 'no service "ghost"' "$WORK/err" || fail "inspect ghost: $(cat "$WORK/err")"
+expect_exit 0 service ls --data-dir "$WORK/n1"
+expect_exit 0 node ls --format json --data-dir "$WORK/n1"
 SHOAL_SOCKET=$SOCK "$SHOAL_BIN" info >/dev/null || fail "SHOAL_SOCKET not honoured"
 SHOAL_DATA_DIR=$WORK/n1 "$SHOAL_BIN" info >/dev/null || fail "SHOAL_DATA_DIR not honoured"
 k1=$("$SHOAL_BIN" keygen)

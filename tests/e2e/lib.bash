@@ -117,14 +117,24 @@ wait_for() {
 	fail "timed out after ${secs}s waiting for: $desc"
 }
 
+# (The flags go before a `--`: what follows it is a service's command.)
 sh_on() {
-	local n=$1
+	local n=$1 a
+	local -a pre=() post=() flags
 	shift
 	if [ -n "${SOCK_OF[$n]:-}" ]; then
-		"$SHOAL_BIN" "$@" --socket "${SOCK_OF[$n]}" --timeout 5s
+		flags=(--socket "${SOCK_OF[$n]}" --timeout 5s)
 	else
-		"$SHOAL_BIN" "$@" --data-dir "$WORK/$n" --timeout 5s
+		flags=(--data-dir "$WORK/$n" --timeout 5s)
 	fi
+	for a in "$@"; do
+		if [ ${#post[@]} -gt 0 ] || [ "$a" = -- ]; then
+			post+=("$a")
+		else
+			pre+=("$a")
+		fi
+	done
+	"$SHOAL_BIN" "${pre[@]}" "${flags[@]}" "${post[@]}"
 }
 
 # start_agent NAME [extra agent args...]
