@@ -29,12 +29,15 @@
 
 #include "core/err.h"
 
+/* Index entries hold the slot + 1 in their low 24 bits (see idx_tag). */
+#define IDX_SLOT_MASK 0x00ffffffu
+
 void
 mtab_init(struct mtab *t, struct intern *pool, uint32_t max)
 {
 	memset(t, 0, sizeof(*t));
 	t->pool = pool;
-	t->max = max;
+	t->max = max < IDX_SLOT_MASK - 1 ? max : IDX_SLOT_MASK - 1;
 	t->free_head = MTAB_NONE;
 }
 
@@ -70,21 +73,33 @@ mtab_find(const struct mtab *t, const char *name, size_t len)
 	return mtab_find_istr(t, key);
 }
 
+/* An index entry is (tag << 24) | (slot + 1): 8 bits of the name's hash
+ * ride along with the slot, so walking past other names' entries does not
+ * touch the member array (a cache miss per entry in a simulation). */
+
+static inline uint32_t
+idx_tag(uint64_t hash)
+{
+	return (uint32_t)(hash >> 56) << 24;
+}
+
 uint32_t
 mtab_find_istr(const struct mtab *t, const struct istr *key)
 {
-	uint32_t mask, i;
+	uint32_t mask, i, tag;
 
 	if (!t->index_cap)
 		return MTAB_NONE;
 	mask = t->index_cap - 1;
+	tag = idx_tag(key->hash);
 	for (i = (uint32_t)key->hash & mask;; i = (i + 1) & mask) {
 		uint32_t v = t->index[i];
 
 		if (v == 0)
 			return MTAB_NONE;
-		if (t->m[v - 1].name == key)
-			return v - 1;
+		if ((v & ~IDX_SLOT_MASK) == tag &&
+		    t->m[(v & IDX_SLOT_MASK) - 1].name == key)
+			return (v & IDX_SLOT_MASK) - 1;
 	}
 }
 
@@ -95,7 +110,7 @@ index_insert(uint32_t *index, uint32_t cap, uint64_t h, uint32_t slot)
 
 	while (index[i])
 		i = (i + 1) & mask;
-	index[i] = slot + 1;
+	index[i] = idx_tag(h) | (slot + 1);
 }
 
 static int
@@ -125,7 +140,7 @@ index_remove(struct mtab *t, uint32_t slot)
 	const struct istr *n = t->m[slot].name;
 	uint32_t i = (uint32_t)n->hash & mask;
 
-	while (t->index[i] != slot + 1) {
+	while ((t->index[i] & IDX_SLOT_MASK) != slot + 1) {
 		assert(t->index[i] != 0);
 		i = (i + 1) & mask;
 	}
@@ -138,7 +153,7 @@ index_remove(struct mtab *t, uint32_t slot)
 		j = (j + 1) & mask;
 		if (t->index[j] == 0)
 			break;
-		jn = t->m[t->index[j] - 1].name;
+		jn = t->m[(t->index[j] & IDX_SLOT_MASK) - 1].name;
 		k = (uint32_t)jn->hash & mask;
 		if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
 			t->index[i] = t->index[j];

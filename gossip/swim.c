@@ -1066,6 +1066,11 @@ on_alive(struct swim *s, uint64_t now, const char *name, size_t len,
 		return;
 	}
 	e = mem(s, slot);
+	/* Old news about someone else (the common case in push-pull, where
+	 * whole tables come in): decided without interning anything. */
+	if (slot != s->self && (inc < e->inc ||
+				(inc == e->inc && !(e->flags & MEMBER_F_QUIET))))
+		return;
 	ident = mtab_ident(&s->tab, addr, meta, meta_len);
 	if (!ident)
 		return;
@@ -1711,25 +1716,34 @@ out:
 
 /* ---- streams (push-pull) ---- */
 
+/* live_too false: only failed and left entries (the peer told us its live
+ * view is the same as ours). */
 static int
-encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join)
+encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join,
+	     bool live_too)
 {
 	struct codec_writer w;
 	struct wire_hdr h;
 	struct buf app;
+	uint32_t count = live_too ? s->tab.used
+				  : s->tab.count[SWIM_DEAD] +
+					    s->tab.count[SWIM_LEFT];
 	int rc = 0;
 
 	buf_reset(&s->scratch);
 	s->scratch.max = s->cfg.prof.stream_max;
 	codec_writer_init(&w, &s->scratch);
 	next_hdr(s, &h, now);
-	wire_stream_begin(&w, &h, kind, join, s->tab.used);
+	wire_stream_begin_digest(&w, &h, kind, join, s->digest, count);
 	for (uint32_t i = 0; i < s->tab.hi; i++) {
 		const struct member *e = &s->tab.m[i];
 		struct wire_member wm;
 		size_t meta_len;
 
 		if (!e->name)
+			continue;
+		if (!live_too &&
+		    (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT))
 			continue;
 		wm.name = e->name->data;
 		wm.name_len = e->name->len;
@@ -1775,9 +1789,12 @@ encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join)
 	return rc;
 }
 
-/* Validate and merge a decoded stream frame. false if malformed. */
+/* Validate and merge a decoded stream frame. false if malformed.
+ * skip_live: the peer's live view equals ours; only its failed and left
+ * entries can tell us anything. */
 static bool
-merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws)
+merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws,
+	     bool skip_live)
 {
 	struct codec_reader r = ws->members;
 	struct wire_member wm;
@@ -1790,6 +1807,9 @@ merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws)
 	r = ws->members;
 	for (uint32_t i = 0; i < ws->nmembers; i++) {
 		wire_member_decode(&r, &wm);
+		if (skip_live &&
+		    (wm.state == SWIM_ALIVE || wm.state == SWIM_SUSPECT))
+			continue;
 		switch (wm.state) {
 		case SWIM_ALIVE:
 			/* The sender's own entry is news to spread (that is
@@ -1857,7 +1877,7 @@ stream_request(struct swim *s, uint64_t now, const struct addr *to,
 {
 	if (s->nstreams == STREAMS_MAX)
 		return;
-	if (encode_state(s, now, WIRE_STREAM_REQ, purpose == SP_JOIN))
+	if (encode_state(s, now, WIRE_STREAM_REQ, purpose == SP_JOIN, true))
 		return;
 	stream_send(s, now, to, purpose, 0);
 }
@@ -1938,6 +1958,7 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 {
 	struct wire_stream ws;
 	uint8_t *pt = NULL;
+	bool same;
 
 	(void)from;
 	now = clamp_now(s, now);
@@ -1959,13 +1980,19 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 			s->st.stream_bytes_out += s->out[s->nout - 1].len;
 		goto out;
 	}
-	if (ws.kind != WIRE_STREAM_REQ || !merge_stream(s, now, &ws)) {
+	/* Equal live digests: the peer's live view is ours, so neither side
+	 * needs the other's live entries (anti-entropy without the cost of
+	 * merging and re-sending the whole table in a converged cluster). */
+	same = ws.has_digest && ws.digest == s->digest;
+	if (ws.kind != WIRE_STREAM_REQ || !merge_stream(s, now, &ws, same)) {
 		drop(s, SWIM_DROP_DECODE);
 		goto out;
 	}
+	if (same)
+		s->st.pushpulls_same++;
 	/* Merge first, then answer: the reply already carries our reaction
 	 * (e.g. a refutation of what the peer believed about us). */
-	if (encode_state(s, now, WIRE_STREAM_RESP, ws.join) == 0 &&
+	if (encode_state(s, now, WIRE_STREAM_RESP, ws.join, !same) == 0 &&
 	    seal_out(s, SWIM_OUT_STREAM_RESP, conn_id, NULL,
 		     crypto_key_id_of(p, n)) == 0)
 		s->st.stream_bytes_out += s->out[s->nout - 1].len;
@@ -2056,7 +2083,7 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 				drop(s, SWIM_DROP_DECODE);
 			}
 		} else if (ws.kind == WIRE_STREAM_RESP &&
-			   merge_stream(s, now, &ws)) {
+			   merge_stream(s, now, &ws, false)) {
 			ok = true;
 		} else {
 			drop(s, SWIM_DROP_DECODE);
@@ -2163,6 +2190,10 @@ static void
 reap(struct swim *s, uint64_t now)
 {
 	const struct profile *p = &s->cfg.prof;
+
+	/* Most of the time nothing has failed or left: no scan. */
+	if (s->tab.count[SWIM_DEAD] + s->tab.count[SWIM_LEFT] == 0)
+		return;
 
 	for (uint32_t i = 0; i < s->tab.hi; i++) {
 		struct member *e = &s->tab.m[i];
@@ -2495,6 +2526,12 @@ swim_preload(struct swim *s, uint64_t now,
 		probe_insert(s, slot);
 		added++;
 	}
+	/* A converged cluster has been doing push-pulls for a while: the next
+	 * one is somewhere in the interval its size calls for, not in the
+	 * first half-minute of every node at once. */
+	if (added && s->cfg.prof.push_pull_interval_ms)
+		s->pushpull_next_ms = now + 1 + rng_below(&s->rng,
+							  pushpull_interval(s));
 	return added;
 }
 

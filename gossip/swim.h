@@ -198,6 +198,7 @@ struct swim_stats {
 	uint64_t suspicions_held; /* expired unconfirmed: not declared */
 	uint64_t broadcasts_dropped; /* app queue overflow */
 	uint64_t pushpulls;
+	uint64_t pushpulls_same; /* answered: live views were equal */
 };
 
 struct swim;

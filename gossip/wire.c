@@ -219,6 +219,25 @@ wire_dgram_end(struct wire_dgram *d)
 }
 
 void
+wire_stream_begin_digest(struct codec_writer *w, const struct wire_hdr *h,
+			 uint8_t kind, bool join, uint64_t digest,
+			 uint32_t nmembers)
+{
+	/* Key 12 first after the header, so that the members array and the
+	 * application state keep their places. */
+	codec_write_map(w, 10);
+	write_hdr_fields(w, h);
+	codec_write_uint(w, 12);
+	codec_write_uint(w, digest);
+	codec_write_uint(w, 6);
+	codec_write_uint(w, kind);
+	codec_write_uint(w, 7);
+	codec_write_bool(w, join);
+	codec_write_uint(w, 8);
+	codec_write_array(w, nmembers);
+}
+
+void
 wire_stream_begin(struct codec_writer *w, const struct wire_hdr *h,
 		  uint8_t kind, bool join, uint32_t nmembers)
 {
@@ -571,7 +590,7 @@ wire_stream_decode(const uint8_t *p, size_t len, struct wire_stream *s)
 			return rc;
 		if (rc)
 			continue;
-		if (key >= 6 && key <= 11) {
+		if (key >= 6 && key <= 12) {
 			if (seen & (1u << key))
 				return codec_fail(&r, ERR_DECODE);
 			seen |= 1u << key;
@@ -605,6 +624,11 @@ wire_stream_decode(const uint8_t *p, size_t len, struct wire_stream *s)
 		case 11:
 			if (read_name(&r, &s->target, &s->target_len))
 				return r.err;
+			break;
+		case 12:
+			if (codec_read_uint(&r, &s->digest))
+				return r.err;
+			s->has_digest = true;
 			break;
 		default:
 			if (codec_skip(&r))

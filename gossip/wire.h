@@ -16,6 +16,7 @@
  *   |  4  | sender clock, ms (uint)  |       |  9  | app state (bin)        |
  *   |  5  | messages: [msg, ...]     |       | 10  | ping seq (uint)        |
  *   +-----+--------------------------+       | 11  | ping target (str)      |
+ *                                            | 12  | live digest (uint)     |
  *                                            +-----+------------------------+
  *   stream kinds: 1 push-pull request, 2 push-pull response, 3 TCP ping
  *   (members empty, 10 and 11 set), 4 its ack (10 set)
@@ -130,6 +131,8 @@ struct wire_stream {
 	uint64_t seq;	     /* ping and ack */
 	const char *target;  /* ping */
 	uint32_t target_len;
+	bool has_digest;     /* push-pull: the sender's live digest */
+	uint64_t digest;
 };
 
 /* ---- writing ---- */
@@ -165,6 +168,10 @@ size_t wire_msg_size(const struct wire_msg *m);
  * and wire_stream_app(). Errors stick in w. */
 void wire_stream_begin(struct codec_writer *w, const struct wire_hdr *h,
 		       uint8_t kind, bool join, uint32_t nmembers);
+/* The same with the sender's live digest (key 12). */
+void wire_stream_begin_digest(struct codec_writer *w, const struct wire_hdr *h,
+			      uint8_t kind, bool join, uint64_t digest,
+			      uint32_t nmembers);
 void wire_member_write(struct codec_writer *w, const struct wire_member *m);
 void wire_stream_app(struct codec_writer *w, const uint8_t *p, size_t n);
 
