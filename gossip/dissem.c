@@ -410,7 +410,29 @@ done:
 		}
 		link_head(q, i);
 	}
+	if (dissem_len(q) == 0 && q->cap > 64)
+		dissem_compact(q);
 	return nsent;
+}
+
+void
+dissem_compact(struct dissem *q)
+{
+	struct intern *pool = q->pool;
+	uint32_t app_max = q->app_max;
+	uint64_t dropped = q->dropped, order = q->next_order;
+
+	if (dissem_len(q) != 0)
+		return;
+	free(q->items);
+	free(q->heads);
+	free(q->by_slot);
+	memset(q, 0, sizeof(*q));
+	q->pool = pool;
+	q->app_max = app_max;
+	q->dropped = dropped;
+	q->next_order = order;
+	q->free_head = DISSEM_NIL;
 }
 
 size_t

@@ -108,4 +108,8 @@ dissem_len(const struct dissem *q)
 
 size_t dissem_memory(const struct dissem *q);
 
+/* Give back the memory of an empty queue (a storm grew it). Called by
+ * dissem_fill when the queue drains; a no-op when not empty. */
+void dissem_compact(struct dissem *q);
+
 #endif

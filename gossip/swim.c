@@ -484,8 +484,17 @@ member_event(struct swim *s, enum swim_event_kind kind, uint64_t now,
 bool
 swim_pop_event(struct swim *s, struct swim_event *ev)
 {
-	if (!s->ev_n)
+	if (!s->ev_n) {
+		/* A storm of events (a bootstrap) grew the ring: give the
+		 * memory back once it is drained. */
+		if (s->ev_cap > 64) {
+			free(s->ev);
+			s->ev = NULL;
+			s->ev_cap = 0;
+			s->ev_head = 0;
+		}
 		return false;
+	}
 	*ev = s->ev[s->ev_head];
 	s->ev_head = (s->ev_head + 1) % s->ev_cap;
 	s->ev_n--;

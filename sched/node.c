@@ -157,8 +157,15 @@ bool
 node_pop_event(struct node *n, struct node_event *ev)
 {
 	drain_swim(n);
-	if (!n->ev_n)
+	if (!n->ev_n) {
+		if (n->ev_cap > 64) {
+			free(n->ev);
+			n->ev = NULL;
+			n->ev_cap = 0;
+			n->ev_head = 0;
+		}
 		return false;
+	}
 	*ev = n->ev[n->ev_head];
 	n->ev_head = (n->ev_head + 1) % n->ev_cap;
 	n->ev_n--;
@@ -948,6 +955,17 @@ node_preload(struct node *n, uint64_t now, const struct swim_member_info *m,
 
 	after(n, now);
 	return added;
+}
+
+size_t
+node_memory(const struct node *n)
+{
+	return sizeof(*n) + (size_t)n->ev_cap * sizeof(struct node_event) +
+	       swim_memory(n->sw) + state_memory(n->st) + n->scratch.cap +
+	       n->ntasks * sizeof(struct node_assigned) +
+	       n->pm_cap * sizeof(struct plan_member) +
+	       n->ptags_cap * sizeof(struct spec_tag) +
+	       n->pt_cap * sizeof(struct plan_task);
 }
 
 const struct swim *

@@ -140,6 +140,10 @@ int node_set_tags(struct node *n, uint64_t now_ms,
 size_t node_preload(struct node *n, uint64_t now_ms,
 		    const struct swim_member_info *members, size_t count);
 
+/* Memory held by this node (its event ring, membership tables, state,
+ * scratch), not counting the shared intern pool. */
+size_t node_memory(const struct node *n);
+
 /* The membership machine, for read-only queries (members, stats, digest). */
 const struct swim *node_swim(const struct node *n);
 
