@@ -60,6 +60,7 @@
 #define AGENT_LEAVE_GRACE_MS   3000  /* on top of the profile's leave_timeout */
 #define AGENT_REPORTS_MAX      65536 /* task reports waiting for the node */
 #define AGENT_SWEEP_S	       60.0  /* log sweep period */
+#define AGENT_CHECK_S	       2.0   /* our task reports vs the state */
 
 struct agent_stream;
 struct agent_ctl_conn;
@@ -80,8 +81,10 @@ struct agent_counters {
 	uint64_t monitor_dropped;
 	uint64_t keyring_writes;
 	uint64_t keyring_write_errors;
-	uint64_t reports_dropped; /* task reports the node refused or that
-				   * found the queue full */
+	uint64_t reports_dropped;   /* task reports the node refused or that
+				     * found the queue full */
+	uint64_t reports_refreshed; /* reports made again: the state had lost
+				     * ours (see agent.c) */
 };
 
 /* A task report waiting for the node (see agent.c). */
@@ -125,6 +128,7 @@ struct agent {
 	char tasks_dir[AGENT_PATH_MAX + 16];
 	ev_timer pump_w;  /* a pump soon, for work found outside the pump */
 	ev_timer sweep_w; /* logs of removed services, every AGENT_SWEEP_S */
+	ev_timer check_w; /* our reports against the state, AGENT_CHECK_S */
 	struct agent_report *reports; /* waiting for the node; see agent.c */
 	unsigned nreports, reports_cap;
 

@@ -697,9 +697,10 @@ static const struct command commands[] = {
 	 "mark a failed member as left everywhere", cmd_force_leave},
 	{"keys", "keys list|install|use|remove [KEY]", "rotate the cluster key",
 	 cmd_keys},
-	{"service", "service create|ls|ps|inspect|scale|update|rm",
-	 "run services (see shoal service --help)", client_service},
-	{"node", "node ls|update", "nodes: availability, manager", client_node},
+	{"service", "service create|ls|ps|inspect|...",
+	 "run services: also scale, update, rm", client_service},
+	{"node", "node ls|update", "nodes: availability, the manager",
+	 client_node},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -394,7 +394,10 @@ fmt_node_ls(struct buf *b, const struct mpv *resp)
 	return table_print(&t, b);
 }
 
-/* The command of a service (an array of strings) as one line. */
+/* The command of a service (an array of strings) as one line, quoted
+ * the way a shell would take it back: an argument with a space or a
+ * quote goes in single quotes, or in double quotes (with \" and \\)
+ * when it holds a single quote itself. Cut to cap with "...". */
 static void
 command_text(const struct mpv *args, char *out, size_t cap)
 {
@@ -402,12 +405,25 @@ command_text(const struct mpv *args, char *out, size_t cap)
 
 	out[0] = '\0';
 	for (size_t i = 0; i < mpv_len(args); i++) {
-		char a[CELL_MAX];
+		char a[CELL_MAX], q[2 * CELL_MAX + 3];
 		const char *s = cell(mpv_at(args, i), a, sizeof(a), "");
-		bool quote = !*s || strpbrk(s, " \t\"'") != NULL;
-		int w = snprintf(out + len, cap - len, "%s%s%s%s", i ? " " : "",
-				 quote ? "\"" : "", s, quote ? "\"" : "");
+		int w;
 
+		if (!*s || strpbrk(s, " \t\"'\\$") != NULL) {
+			size_t k = 0;
+			bool single = !strchr(s, '\'');
+
+			q[k++] = single ? '\'' : '"';
+			for (; *s; s++) {
+				if (!single && (*s == '"' || *s == '\\'))
+					q[k++] = '\\';
+				q[k++] = *s;
+			}
+			q[k++] = single ? '\'' : '"';
+			q[k] = '\0';
+			s = q;
+		}
+		w = snprintf(out + len, cap - len, "%s%s", i ? " " : "", s);
 		if (w < 0 || (size_t)w >= cap - len) {
 			if (cap > 4)
 				strcpy(out + cap - 4, "...");

@@ -533,26 +533,3 @@ svc_read_spec(struct spec *s, const uint8_t *p, size_t n, bool update,
 	}
 	return 0;
 }
-
-void
-svc_command_text(const struct spec *s, char *out, size_t cap)
-{
-	size_t len = 0;
-
-	if (cap == 0)
-		return;
-	out[0] = '\0';
-	for (uint32_t i = 0; i < s->nargs; i++) {
-		const char *a = s->args[i];
-		bool quote = !*a || strpbrk(a, " \t\"'") != NULL;
-		int w = snprintf(out + len, cap - len, "%s%s%s%s", i ? " " : "",
-				 quote ? "\"" : "", a, quote ? "\"" : "");
-
-		if (w < 0 || (size_t)w >= cap - len) {
-			if (cap > 4)
-				strcpy(out + cap - 4, "...");
-			return;
-		}
-		len += (size_t)w;
-	}
-}

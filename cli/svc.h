@@ -48,7 +48,4 @@ void svc_write_spec(struct codec_writer *w, const struct spec *s);
 int svc_read_spec(struct spec *s, const uint8_t *p, size_t n, bool update,
 		  char *why, size_t why_cap);
 
-/* The command as one line ("sleep 1000"), cut to cap with "...". */
-void svc_command_text(const struct spec *s, char *out, size_t cap);
-
 #endif

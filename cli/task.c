@@ -80,8 +80,11 @@ struct task_proc {
 	uint32_t restarts;
 	uint32_t win_count;
 	uint64_t win_start_ms;
-	enum task_state state;
+	enum task_state state; /* as last reported */
 	int32_t exit_code;
+	uint64_t since_ms;	    /* of the last report */
+	char msg[TASK_MSG_MAX + 1]; /* of the last report */
+	bool reported;
 };
 
 /* ---- small helpers ---- */
@@ -106,6 +109,9 @@ report(struct task_proc *p, enum task_state s, const char *msg)
 	struct state_task t;
 
 	p->state = s;
+	p->since_ms = now_ms(d);
+	p->reported = true;
+	snprintf(p->msg, sizeof(p->msg), "%s", msg ? msg : "");
 	if (!d->ops.report)
 		return;
 	memset(&t, 0, sizeof(t));
@@ -115,8 +121,8 @@ report(struct task_proc *p, enum task_state s, const char *msg)
 	t.restarts = p->restarts;
 	t.exit_code = p->exit_code;
 	t.gen = p->digest;
-	t.since_ms = now_ms(d);
-	t.msg = msg && *msg ? msg : NULL;
+	t.since_ms = p->since_ms;
+	t.msg = p->msg[0] ? p->msg : NULL;
 	d->ops.report(d->ops.ctx, &t);
 }
 
@@ -999,6 +1005,29 @@ task_driver_stop(struct task_driver *d, const char *service, uint32_t slot,
 		report(p, TASK_SHUTDOWN, NULL);
 		proc_free(p);
 		break;
+	}
+}
+
+void
+task_driver_foreach(const struct task_driver *d,
+		    void (*fn)(void *ctx, const struct state_task *t),
+		    void *ctx)
+{
+	for (const struct task_proc *p = d->procs; p; p = p->next) {
+		struct state_task t;
+
+		if (!p->reported || !p->want)
+			continue;
+		memset(&t, 0, sizeof(t));
+		t.service = p->service;
+		t.slot = p->slot;
+		t.state = p->state;
+		t.restarts = p->restarts;
+		t.exit_code = p->exit_code;
+		t.gen = p->digest;
+		t.since_ms = p->since_ms;
+		t.msg = p->msg[0] ? p->msg : NULL;
+		fn(ctx, &t);
 	}
 }
 

@@ -412,7 +412,29 @@ test_service_tables(void **state)
 	codec_write_cstr(&w, "sleep 1");
 	assert_string_equal(format(fmt_service_ls, &in, &out),
 			    "NAME  MODE        REPLICAS  COMMAND\n"
-			    "web   replicated  5/6       sh -c \"sleep 1\"\n");
+			    "web   replicated  5/6       sh -c 'sleep 1'\n");
+	{
+		struct buf in2;
+		struct codec_writer w2;
+
+		buf_init(&in2, 4096);
+		codec_writer_init(&w2, &in2);
+		codec_write_map(&w2, 1);
+		codec_write_cstr(&w2, "services");
+		codec_write_array(&w2, 1);
+		codec_write_map(&w2, 1);
+		codec_write_cstr(&w2, "args");
+		codec_write_array(&w2, 4);
+		codec_write_cstr(&w2, "sh");
+		codec_write_cstr(&w2, "-c");
+		codec_write_cstr(&w2, "echo \"it's\"");
+		codec_write_cstr(&w2, "");
+		assert_string_equal(format(fmt_service_ls, &in2, &out),
+				    "NAME  MODE  REPLICAS  COMMAND\n"
+				    "-     -     0/0       sh -c \"echo "
+				    "\\\"it's\\\"\" ''\n");
+		buf_release(&in2);
+	}
 
 	buf_reset(&in);
 	codec_writer_init(&w, &in);

@@ -314,21 +314,6 @@ test_random_input_is_refused_or_valid(void **state)
 	spec_destroy(&a);
 }
 
-static void
-test_command_text(void **state)
-{
-	struct spec s;
-	char out[64];
-
-	(void)state;
-	full_spec(&s);
-	svc_command_text(&s, out, sizeof(out));
-	assert_string_equal(out, "sh -c \"echo hi; sleep 1\"");
-	svc_command_text(&s, out, 10);
-	assert_string_equal(out, "sh -c ...");
-	spec_destroy(&s);
-}
-
 int
 main(void)
 {
@@ -338,7 +323,6 @@ main(void)
 		cmocka_unit_test(test_update_edits),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_random_input_is_refused_or_valid),
-		cmocka_unit_test(test_command_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
