@@ -217,6 +217,8 @@ for h in $HOSTS; do
 done
 wait_replicas "6 replicas, each once, after the heal" 6 $HOSTS
 sh_on h3 info | grep -q "^manager: *h[1-4] (term" || fail "no manager after the heal"
+say "task reports made again after the state lost them:" \
+	"$(for h in $HOSTS; do printf '%s=%s ' $h "$(stat_of $h agent.task_reports_refreshed)"; done)"
 
 say "h2 crashes (agent killed, link down): its replicas move"
 kill9 h2

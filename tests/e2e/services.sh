@@ -5,7 +5,8 @@
 #   1. n1..n5 join; one manager, the same on every node.
 #   2. `service create --replicas 6 -- sleep 1000`: every replica runs
 #      exactly once (real processes, read from /proc, and `service ps` on
-#      every node agree); each process has SHOAL_SERVICE/SLOT/NODE.
+#      every node agree); each process has SHOAL_SERVICE/SLOT/NODE. A
+#      global service runs once on every node and cannot be scaled.
 #   3. kill -9 an agent that runs replicas (not the manager): its
 #      processes die with it, its replicas start elsewhere (the time from
 #      the kill to all 6 running again is printed); it restarts and
@@ -122,6 +123,16 @@ count_on() {
 	$TASKS procs "$CL" | awk -v s="$1" -v n="$2" '$2 == s && $4 == n' | wc -l
 }
 
+expect_fail() {
+	local want=$1 needle=$2
+	shift 2
+	"$SHOAL_BIN" "$@" >"$WORK/out" 2>"$WORK/err"
+	local rc=$?
+	[ $rc = "$want" ] || fail "shoal $*: exit $rc, wanted $want ($(cat "$WORK/err"))"
+	[ "$(wc -l <"$WORK/err")" = 1 ] || fail "shoal $*: not one line: $(cat "$WORK/err")"
+	grep -qF -- "$needle" "$WORK/err" || fail "shoal $*: $(cat "$WORK/err")"
+}
+
 say "five agents, one seed"
 start_node n1
 SEED=${ADDR[n1]}
@@ -164,6 +175,22 @@ assert d["spec"]["args"] == ["sleep", "1000"], d
 assert d["spec"]["replicas"] == 6 and d["running"] == 6, d
 ' || fail "service inspect web"
 
+say "a global service: one replica on every node"
+sh_on n1 service create --name every --mode global -- sleep 1000 >/dev/null ||
+	fail "create a global service"
+one_each() {
+	local n
+	for n in $NODES; do
+		[ "$(count_on every $n)" = 1 ] || return 1
+	done
+	sh_on n3 service ls | grep -q '^every  *global  *5/5 '
+}
+wait_for "one replica of the global service on each node" 30 one_each
+expect_fail 1 'is global: it cannot be scaled' service scale every=3 --data-dir "$WORK/n2"
+sh_on n4 service rm every >/dev/null || fail "rm every"
+no_every() { [ -z "$($TASKS procs "$CL" | awk '$2 == "every"')" ]; }
+wait_for "the global service's processes to stop" 20 no_every
+
 say "kill -9 an agent that runs replicas (not the manager)"
 VICTIM=$(holder web "$MGR" n1)
 [ -n "$VICTIM" ] || fail "no replica outside $MGR and n1"
@@ -205,15 +232,6 @@ sh_on n1 node update --availability drain "$DRAIN" >/dev/null || fail "drain"
 wait_replicas "web off $DRAIN" 30 web 3 --not "$DRAIN" $NODES
 sh_on n2 node ls | grep -q "^$DRAIN .* drain " || fail "node ls does not show $DRAIN drained"
 sh_on n1 node update --availability active "$DRAIN" >/dev/null || fail "activate"
-expect_fail() {
-	local want=$1 needle=$2
-	shift 2
-	"$SHOAL_BIN" "$@" >"$WORK/out" 2>"$WORK/err"
-	local rc=$?
-	[ $rc = "$want" ] || fail "shoal $*: exit $rc, wanted $want ($(cat "$WORK/err"))"
-	[ "$(wc -l <"$WORK/err")" = 1 ] || fail "shoal $*: not one line: $(cat "$WORK/err")"
-	grep -qF -- "$needle" "$WORK/err" || fail "shoal $*: $(cat "$WORK/err")"
-}
 expect_fail 1 'no member named "ghost"' node update --availability drain ghost --data-dir "$WORK/n1"
 expect_fail 2 'is not active, pause or drain' node update --availability off n1 --data-dir "$WORK/n1"
 
