@@ -22,10 +22,11 @@ hand. For each system (shoal, serf) and each cluster size N it:
      the first suspicion, the first failure report and the moment every
      other live node has reported it failed; then checks with `members`.
 
-  5. row 5, shoal only (serf has no manager): SIGKILL the manager that
-     every live node names (its "manager event" log lines), and time until
-     the first live node names a new one and until all name the same one;
-     several trials, each killing the manager the last one elected.
+  5. row 5, shoal only (serf has no manager): shoal's crash victims are
+     its managers, each the one every live node names (the agents'
+     "manager event" log lines) when it is killed; the same kill also
+     times until the first live node names a new manager and until all
+     name the same one.
 
 One clock: every log line of every agent is read by this process through
 a pipe as it is written and stamped with the host's CLOCK_REALTIME on
@@ -487,56 +488,35 @@ def agreed_manager(c, nodes):
     return None
 
 
-def failover_trials(c, args, res, dead, say):
-    """Row 5 (shoal only; serf elects no manager): SIGKILL the manager that
-    every live node names, and time until the first live node names a new
-    one and until every live node names the same new one. The victims join
-    `dead`."""
-    n = c.n
-    trials = []
-    for k in range(args.failovers):
-        live = [i for i in range(n) if i not in dead]
-        t = now()
-        if not c.pump_until(t + 30, lambda: agreed_manager(c, live) is not None):
-            res["notes"].append("failover %d: the live nodes named no single "
-                                "manager within 30 s" % (k + 1))
-            break
-        old = agreed_manager(c, live)
-        v = index_of(old)
-        if v is None or v not in c.procs or v in dead:
-            res["notes"].append("failover: manager %r is not one of ours" % old)
-            break
-        dead.add(v)
-        others = [i for i in live if i != v]
-        tk = now()
-        c.kill(v)
+def wait_manager(c, live, res, k):
+    """The manager every live node names (waiting up to 15 s), or None."""
+    if c.pump_until(now() + 15, lambda: agreed_manager(c, live) is not None):
+        return agreed_manager(c, live)
+    res["notes"].append("failover %d: the live nodes named no single manager "
+                        "within 15 s; killed another node" % (k + 1))
+    return None
 
-        def new_everywhere():
-            m = agreed_manager(c, others)
-            return m is not None and m != old and all(
-                c.manager[i][0] >= tk for i in others)
 
-        ok = c.pump_until(tk + args.crash_timeout, new_everywhere)
-        firsts = [c.manager[i][0] for i in others
-                  if i in c.manager and c.manager[i][0] >= tk
-                  and c.manager[i][1] not in ("-", old)]
-        tr = {"old": old, "new": agreed_manager(c, others) if ok else None,
-              "first_s": rnd(min(firsts) - tk) if firsts else None,
-              "all_s": rnd(max(c.manager[i][0] for i in others) - tk) if ok else None}
-        trials.append(tr)
-        say("  %s N=%d: manager %s killed: first node with a new manager %s s, "
-            "all %s s (%s)" % (c.system, n, old, tr["first_s"], tr["all_s"],
-                               tr["new"]))
-        if not ok:
-            res["notes"].append("failover of %s: not every node named one new "
-                                "manager within %d s" % (old, args.crash_timeout))
-        c.pump_until(now() + args.gap)
-    xs = [tr["all_s"] for tr in trials if tr["all_s"] is not None]
-    res["failover"] = {"trials": trials,
-                       "median_s": rnd(med(xs)),
-                       "max_s": rnd(max(xs)) if xs and len(xs) == len(trials) else None,
-                       "first_median_s": rnd(med([tr["first_s"] for tr in trials
-                                                  if tr["first_s"] is not None]))}
+def new_manager_everywhere(c, others, old, tk):
+    m = agreed_manager(c, others)
+    return m is not None and m != old and all(c.manager[i][0] >= tk
+                                              for i in others)
+
+
+def failover_figures(c, others, old, tk, res, args):
+    """Row 5 (shoal only; serf elects no manager): after the manager was
+    killed at tk, when the first live node named a new one and when every
+    live node named the same new one."""
+    ok = new_manager_everywhere(c, others, old, tk)
+    firsts = [c.manager[i][0] for i in others
+              if i in c.manager and c.manager[i][0] >= tk
+              and c.manager[i][1] not in ("-", old)]
+    if not ok:
+        res["notes"].append("failover of %s: not every node named one new "
+                            "manager within %d s" % (old, args.crash_timeout))
+    return {"old": old, "new": agreed_manager(c, others) if ok else None,
+            "first_s": rnd(min(firsts) - tk) if firsts else None,
+            "all_s": rnd(max(c.manager[i][0] for i in others) - tk) if ok else None}
 
 
 def join_trials(args, system, n, res, say):
@@ -653,8 +633,18 @@ def run_one(args, system, n, say):
         # 4. crashes
         trials = []
         dead = set()
+        failovers = []
         for k in range(args.trials):
-            v = n - 1 - k
+            # shoal's first victims are its managers: one kill gives the
+            # crash figures and the failover (row 5) at once.
+            old = None
+            if system == "shoal" and k < args.failovers:
+                old = wait_manager(c, [i for i in range(n) if i not in dead],
+                                   res, k)
+            v = index_of(old) if old else None
+            if v is None or v in dead or v not in c.procs:
+                old = None
+                v = max([i for i in range(1, n) if i not in dead], default=0)
             if v <= 0:
                 break
             others = [i for i in range(n) if i != v and i not in dead]
@@ -670,8 +660,19 @@ def run_one(args, system, n, say):
                         got.add(o)
                 return all(o in got for o in others)
 
-            ok = c.pump_until(tk + args.crash_timeout, all_failed)
-            tr = {"victim": name_of(v)}
+            def done():
+                return all_failed() and (old is None or
+                                         new_manager_everywhere(c, others, old, tk))
+
+            ok = c.pump_until(tk + args.crash_timeout, done)
+            ok = all_failed()
+            if old is not None:
+                failovers.append(failover_figures(c, others, old, tk, res, args))
+                fo = failovers[-1]
+                say("  %s N=%d: manager %s killed: first node with a new manager "
+                    "%s s, all %s s (%s)" % (system, n, old, fo["first_s"],
+                                             fo["all_s"], fo["new"]))
+            tr = {"victim": name_of(v), "was_manager": old is not None}
             fs = [t for (t, o, kind, j) in c.events[first:]
                   if j == v and kind == "suspect"]
             ff = {}
@@ -694,6 +695,13 @@ def run_one(args, system, n, say):
                                      len(others), args.crash_timeout))
             c.pump_until(now() + args.gap)
         res["crash"] = trials
+        if failovers:
+            xs = [f["all_s"] for f in failovers if f["all_s"] is not None]
+            res["failover"] = {
+                "trials": failovers, "median_s": rnd(med(xs)),
+                "max_s": rnd(max(xs)) if xs and len(xs) == len(failovers) else None,
+                "first_median_s": rnd(med([f["first_s"] for f in failovers
+                                           if f["first_s"] is not None]))}
         for key in ("first_suspect_s", "first_failed_s", "all_failed_s"):
             xs = [tr[key] for tr in trials if tr[key] is not None]
             res[key + "_median"] = rnd(med(xs))
@@ -717,8 +725,6 @@ def run_one(args, system, n, say):
                                           if steady_from <= t <= steady_to)
         if system == "shoal":
             res["shoal_stats"] = c.shoal_stats(live)
-            if args.failovers > 0:
-                failover_trials(c, args, res, dead, say)
             if c.stamp_lag_ms:
                 lag = sorted(c.stamp_lag_ms)
                 res["stamp_lag_ms_median"] = rnd(med(lag), 2)
@@ -825,7 +831,8 @@ def main():
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--gap", type=float, default=1)
     ap.add_argument("--failovers", type=int, default=3,
-                    help="manager kills per shoal run (row 5)")
+                    help="how many of shoal's crash victims are its managers "
+                         "(row 5)")
     ap.add_argument("--join-timeout", type=int, default=60)
     ap.add_argument("--joins", type=int, default=3,
                     help="join trials (the first is the main run's)")
