@@ -567,12 +567,22 @@ def run_one(args, system, n, say):
             return res
         t_seed, t0 = ts
         if c.converged_at is None:
-            res["error"] = ("no convergence within %d s (%d of %d nodes saw "
-                            "everyone)" % (args.join_timeout, c.complete, n))
-            return res
-        res["join_s"] = rnd(c.converged_at - t0)
+            # A lost join rumour waits for a push-pull (up to 90 s in
+            # serf at N = 50): count the trial as longer than the bound and
+            # measure the rest all the same.
+            if len(c.alive_procs()) < n:
+                res["error"] = "agents exited during the join"
+                return res
+            res["join_s"] = None
+            res["notes"].append("join: %d of %d nodes saw everyone after %d s; "
+                                "counted as longer" % (c.complete, n,
+                                                       args.join_timeout))
+            say("  %s N=%d: not joined after %d s (%d of %d nodes saw everyone)"
+                % (system, n, args.join_timeout, c.complete, n))
+        else:
+            res["join_s"] = rnd(c.converged_at - t0)
+            say("  %s N=%d: joined in %.2f s" % (system, n, res["join_s"]))
         res["join_trials_s"].append(res["join_s"])
-        say("  %s N=%d: joined in %.2f s" % (system, n, res["join_s"]))
         want = {name_of(j): "alive" for j in range(n)}
         good, bad = c.check_members(range(n), want)
         res["join_members_ok"] = good
@@ -833,7 +843,7 @@ def main():
     ap.add_argument("--failovers", type=int, default=3,
                     help="how many of shoal's crash victims are its managers "
                          "(row 5)")
-    ap.add_argument("--join-timeout", type=int, default=60)
+    ap.add_argument("--join-timeout", type=int, default=40)
     ap.add_argument("--joins", type=int, default=3,
                     help="join trials (the first is the main run's)")
     ap.add_argument("--join-trial-timeout", type=int, default=40)
