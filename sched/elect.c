@@ -14,7 +14,11 @@
  *      ends with one manager.
  *   2. Only the best-ranked live eligible member claims, and only with a
  *      quorum: more than half of the voters (eligible members that have
- *      not left) alive or suspect in its view. Two disjoint partitions
+ *      not left) alive in its view. A suspect voter does not count: in a
+ *      partition the other side's members are suspected before they are
+ *      declared failed, and a manager that counted them could move the
+ *      slots of a member it had already declared failed while the far
+ *      side still runs them (a minority deciding). Two disjoint partitions
  *      cannot both hold a quorum of the same voting set, so at most one
  *      side gets a new manager.
  *   3. The manager acts only while it holds a quorum. A manager cut off in
@@ -142,7 +146,7 @@ count(const struct elect_view *v, uint32_t *voters, uint32_t *seen)
 		if (!m.eligible || m.state == SWIM_LEFT)
 			continue;
 		(*voters)++;
-		if (reachable(m.state))
+		if (m.state == SWIM_ALIVE)
 			(*seen)++;
 	}
 }

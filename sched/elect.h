@@ -8,7 +8,8 @@
  *   - Eligible members are ranked by XXH3 of their name: the smaller hash
  *     is the better rank (equal hashes: the smaller name).
  *   - Voters are the eligible members that have not left (alive, suspect
- *     or failed). A node has a quorum when it sees (alive or suspect) more
+ *     or failed). A node has a quorum when it sees (alive: a suspect
+ *     voter does not count) more
  *     than half of the voters. A member that was force-left is "left" in
  *     the view, so force-leave shrinks the voting set.
  *   - A claim is (term, name). Claim A beats claim B when A's term is
@@ -71,7 +72,7 @@ struct elect_member {
 struct elect_view {
 	void *ctx;
 	/* Optional: voters (eligible, not left) and how many of them are
-	 * alive or suspect. NULL: elect counts through at(). */
+	 * alive. NULL: elect counts through at(). */
 	void (*counts)(void *ctx, uint32_t *voters, uint32_t *seen);
 	/* Look a member up by name; false if unknown. */
 	bool (*find)(void *ctx, const char *name, struct elect_member *out);

@@ -123,8 +123,9 @@ view_counts(void *ctx, uint32_t *voters, uint32_t *seen)
 	uint32_t susp = (uint32_t)swim_count_state(sw, SWIM_SUSPECT);
 	uint32_t dead = (uint32_t)swim_count_state(sw, SWIM_DEAD);
 
+	/* A quorum is of alive voters only (see sched/elect.c). */
 	*voters = alive + susp + dead;
-	*seen = alive + susp;
+	*seen = alive;
 	for (size_t i = 0; i < n->ninelig; i++) {
 		struct swim_member_info mi;
 
@@ -133,7 +134,7 @@ view_counts(void *ctx, uint32_t *voters, uint32_t *seen)
 		if (mi.state == SWIM_LEFT)
 			continue;
 		(*voters)--;
-		if (mi.state != SWIM_DEAD)
+		if (mi.state == SWIM_ALIVE)
 			(*seen)--;
 	}
 }
@@ -357,12 +358,23 @@ arena_tag(void *ctx, const char *k, uint32_t kn, const char *v, uint32_t vn)
 	ta->count++;
 }
 
+/* A member failed less than this long ago is still "suspect" to the
+ * placement (its slots stay put): in a partition the rest of the far side
+ * is suspected within that time, the quorum goes, and the manager steps
+ * down before it moves anything. A real crash pays it once. */
+static uint64_t
+down_grace_ms(const struct node *n)
+{
+	return swim_profile(n->sw)->probe_interval_ms;
+}
+
 static int
 manager_round(struct node *n, uint64_t now)
 {
 	size_t cur = 0, nm = 0, ntags = 0;
 	size_t members = swim_member_count(n->sw);
 	struct swim_member_info mi;
+	uint64_t grace = down_grace_ms(n);
 	int rc;
 
 	if (n->pm_cap < members) {
@@ -382,6 +394,12 @@ manager_round(struct node *n, uint64_t now)
 			return ERR_NOMEM;
 		n->pm[nm].name = mi.name;
 		n->pm[nm].state = mi.state;
+		if (mi.state == SWIM_DEAD && now < mi.state_change_ms + grace) {
+			n->pm[nm].state = SWIM_SUSPECT;
+			/* Come back when the grace is over. */
+			if (mi.state_change_ms + grace < n->next_round_ms)
+				n->next_round_ms = mi.state_change_ms + grace;
+		}
 		n->pm[nm].tags = (const struct spec_tag *)(uintptr_t)ntags;
 		n->pm[nm].ntags = ta.count;
 		ntags += ta.count;
@@ -558,10 +576,11 @@ nsched_run(struct node *n, uint64_t now)
 	if (elect_is_manager(&n->el) && !swim_is_stopped(n->sw) &&
 	    (mask || view_changed || !was_leading ||
 	     now >= n->next_round_ms || now >= plan_next_deadline(n->pl))) {
-		int rc = manager_round(n, now);
+		int rc;
 
-		decided = rc > 0;
 		n->next_round_ms = now + n->round_ms;
+		rc = manager_round(n, now);
+		decided = rc > 0;
 	}
 	if (decided || (mask & (STATE_CH_SLOT | STATE_CH_SERVICE)) ||
 	    swim_is_stopped(n->sw))

@@ -1200,16 +1200,33 @@ report_cmp(const struct rec *x, const struct state_report *rp)
 	return c;
 }
 
-/* Order between reporters for the bounded list: (inc, version, name). */
+/* A report of a task that is still there (starting, running, failed and
+ * waiting to restart), as opposed to one that has ended (shut down,
+ * completed, rejected). */
 static int
-rank_cmp(uint64_t inc1, uint64_t v1, const char *n1, size_t n1len,
-	 const struct state_report *rp)
+report_live(uint64_t state)
+{
+	return state == TASK_STARTING || state == TASK_RUNNING ||
+	       state == TASK_FAILED;
+}
+
+/* Order between reporters for the bounded list: (inc, live, version,
+ * name). Live reports rank above ended ones: when a slot moves, the old
+ * holders' "shutdown" reports come after the new holder's "running" one,
+ * and must not push it out of the slot's few entries. The order is on the
+ * records alone, so replicas keep the same reports whatever the order of
+ * arrival. */
+static int
+rank_cmp(uint64_t inc1, uint64_t state1, uint64_t v1, const char *n1,
+	 size_t n1len, const struct state_report *rp)
 {
 	int c;
 
 	if (!rp->node)
 		return 1;
 	c = cmp_u64(inc1, rp->inc);
+	if (!c)
+		c = report_live(state1) - report_live(rp->state);
 	if (!c)
 		c = cmp_u64(v1, rp->version);
 	if (!c)
@@ -1229,8 +1246,9 @@ reports_sort(struct state_slot *sl)
 
 			if (!b->node ||
 			    (a->node &&
-			     rank_cmp(b->inc, b->version, istr_str(b->node),
-				      istr_len(b->node), a) <= 0))
+			     rank_cmp(b->inc, b->state, b->version,
+				      istr_str(b->node), istr_len(b->node),
+				      a) <= 0))
 				break;
 			t = *a;
 			*a = *b;
@@ -1266,8 +1284,8 @@ merge_task(struct state *st, uint64_t now_ms, const struct rec *x,
 	} else {
 		/* The last entry is the worst (or empty). */
 		rp = &sl->rep[STATE_REPORTS_PER_SLOT - 1];
-		if (rank_cmp(x->inc, x->version, x->node, x->node_len, rp) <=
-		    0) {
+		if (rank_cmp(x->inc, x->state, x->version, x->node,
+			     x->node_len, rp) <= 0) {
 			st->stats.records_stale++;
 			return 0;
 		}

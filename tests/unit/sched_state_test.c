@@ -700,6 +700,71 @@ test_reports_bounded(void **state)
 	intern_destroy(&pool);
 }
 
+/* A slot moved from node-a and node-b to node-c: node-c reports running,
+ * then the former holders report shutdown with newer versions. The live
+ * report of the node that runs the slot must stay among the slot's few
+ * reports, in whatever order the reports arrive. */
+static void
+test_live_report_kept(void **state)
+{
+	struct intern pool;
+	struct state *w[3], *x[2];
+	struct msgs m = {0};
+	struct spec s;
+
+	(void)state;
+	intern_init(&pool);
+	spec_for(&s, "web", 1);
+	for (int i = 0; i < 3; i++)
+		w[i] = mk(&pool, NODES[i]);
+	x[0] = mk(&pool, "node-x");
+	x[1] = mk(&pool, "node-y");
+	state_service_create(w[0], 10, &s, NULL, 0);
+	drain(w[0], &m);
+	for (int i = 1; i < 3; i++)
+		for (size_t k = 0; k < m.n; k++)
+			state_merge_delta(w[i], 11, m.v[k].p, m.v[k].n);
+	msgs_free(&m);
+	{
+		struct state_task run = {
+			.service = "web", .slot = 0, .state = TASK_RUNNING};
+		struct state_task stop = {
+			.service = "web", .slot = 0, .state = TASK_SHUTDOWN};
+
+		assert_int_equal(state_task_report(w[2], 100, &run), 0);
+		drain(w[2], &m);
+		assert_int_equal(state_task_report(w[0], 110, &stop), 0);
+		drain(w[0], &m);
+		assert_int_equal(state_task_report(w[1], 120, &stop), 0);
+		drain(w[1], &m);
+	}
+	/* Two observers, opposite orders of arrival. */
+	for (size_t k = 0; k < m.n; k++)
+		state_merge_delta(x[0], 200, m.v[k].p, m.v[k].n);
+	for (size_t k = m.n; k-- > 0;)
+		state_merge_delta(x[1], 200, m.v[k].p, m.v[k].n);
+	for (int o = 0; o < 2; o++) {
+		const struct state_service *sv = state_service_find(x[o], "web");
+		const struct state_slot *sl = state_slot_find(sv, 0);
+		const struct state_report *r0 = state_slot_report(sv, sl, 0);
+
+		assert_non_null(r0);
+		assert_string_equal(istr_str(r0->node), "node-c");
+		assert_int_equal(r0->state, TASK_RUNNING);
+		/* The newest ended report is kept beside it. */
+		assert_string_equal(istr_str(state_slot_report(sv, sl, 1)->node),
+				    "node-b");
+	}
+	assert_int_equal(state_digest(x[0]), state_digest(x[1]));
+	msgs_free(&m);
+	spec_destroy(&s);
+	for (int i = 0; i < 3; i++)
+		state_delete(w[i]);
+	state_delete(x[0]);
+	state_delete(x[1]);
+	intern_destroy(&pool);
+}
+
 static void
 test_claims_and_bounds(void **state)
 {
@@ -750,6 +815,7 @@ main(void)
 		cmocka_unit_test(test_tombstones_and_incarnations),
 		cmocka_unit_test(test_slot_terms),
 		cmocka_unit_test(test_reports_bounded),
+		cmocka_unit_test(test_live_report_kept),
 		cmocka_unit_test(test_claims_and_bounds),
 	};
 
