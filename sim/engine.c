@@ -45,6 +45,13 @@
  * node is deleted, and a restart builds a new node object with a later
  * start time (hence a higher incarnation), same name and address.
  *
+ * Services: sim/sched.c plays each node's process driver and keeps the
+ * scheduler's truth. It hears every non-membership node event, reads the
+ * acting managers' state after their calls, and schedules EV_TASK steps,
+ * which are node inputs like datagrams (a paused node queues them, a
+ * crashed one drops them). The engine's structures (struct sim, struct
+ * vnode ...) live in sim/engine_int.h, which the two share.
+ *
  * Invariants: simulated time never goes backwards; a node's clock never
  * goes backwards; every packet has exactly one owner (an event, a pause
  * queue, or nobody once delivered or dropped), counted by `refs` when
@@ -71,151 +78,12 @@
 #include "core/log.h"
 #include "core/rng.h"
 #include "sim/engine.h"
+#include "sim/engine_int.h"
 #include "sim/heap.h"
 #include "sim/metrics.h"
 #include "sim/net.h"
 #include "sim/scenario.h"
-
-/* rng_stream() stream numbers: disjoint ranges per purpose. */
-#define STREAM_FAULTS 1ull
-#define STREAM_NODE   (1ull << 40)
-#define STREAM_NET    (2ull << 40)
-#define STREAM_LINK   3ull
-
-enum ev_type {
-	EV_WAKE = 1,
-	EV_DGRAM,    /* node = dst, a = src, p = packet */
-	EV_SREQ,     /* node = target, a = slot, b = conn, p = packet */
-	EV_SRESP,    /* node = requester, a = slot, b = conn, p = packet */
-	EV_SFAIL,    /* node = requester, a = slot, b = conn */
-	EV_STIMEOUT, /* node = requester, a = slot, b = conn */
-	EV_ACTION,   /* a = action index */
-	EV_SAMPLE,
-	EV_START,    /* node; a = 1 for a restart */
-	EV_RESUME,   /* node; a = pause token */
-	EV_SLOW_END, /* node; a = slow token */
-	EV_FLAP,     /* a = cut index, b = net epoch; p unused */
-	EV_CHURN,    /* a = action index */
-	EV_WARM,     /* start every initial node from a converged view */
-};
-
-enum start_kind {
-	START_JOIN = 0, /* a new node: join through the seeds */
-	START_RESTART,	/* same name, new incarnation: join again */
-	START_WARM,	/* warm start: no join, the view comes by preload */
-};
-
-#define EVF_SLOWED 1
-
-enum vstate {
-	V_NONE = 0, /* slot reserved, never started */
-	V_UP,
-	V_LEAVING,
-	V_DOWN, /* crashed */
-	V_LEFT, /* left and stopped */
-};
-
-struct sim_pkt {
-	uint32_t refs;
-	uint32_t len;
-	uint8_t data[];
-};
-
-struct vnode {
-	void *obj;
-	uint32_t gen;
-	uint8_t state; /* enum vstate */
-	bool paused;
-	bool stop_pending;
-	uint32_t pause_token, slow_token;
-	uint64_t armed_us;
-	uint64_t ticked_ms; /* local ms of the last tick */
-	/* clock: local_us = anchor_local + (t - anchor) * (1e6 + ppm) / 1e6 */
-	uint64_t anchor_us;
-	int64_t anchor_local_us;
-	int32_t ppm;
-	uint64_t last_ms;
-	uint64_t start_ms;
-	/* processing faults */
-	uint64_t slow_us, slow_next_us;
-	struct sim_ev *pq;
-	uint32_t pq_n, pq_cap;
-	struct rng net_rng;
-	/* traffic in the measurement window */
-	uint64_t tx_msgs, tx_bytes;
-	uint64_t live_us, up_since_us;
-	struct log *lg; /* only with a log file */
-};
-
-struct sstream {
-	uint32_t conn; /* 0: free */
-	uint32_t req, req_gen, req_sid;
-	uint32_t dst, dst_gen;
-	uint32_t next_free;
-	bool warm_reset; /* warm start: reset instead of answering */
-};
-
-struct logctx {
-	struct sim *s;
-	uint32_t i;
-};
-
-struct sim {
-	const struct sim_scenario *sc;
-	const struct sim_node_ops *ops;
-	void *ops_ctx;
-	struct sim_run_opts opts;
-	struct keyring kr;
-	struct intern pool;
-	struct sim_heap heap;
-	struct sim_net net;
-	struct sim_metrics m;
-	struct rng fault_rng;
-
-	struct vnode *v;
-	uint32_t n, cap;
-
-	uint64_t now_us, end_us;
-	uint64_t sample_us, measure_us, bootstrap_end_us;
-	uint64_t stream_timeout_us;
-	uint32_t warm_pending; /* warm start: joins the seed has yet to hear */
-	XXH3_state_t *trace;
-	uint64_t events;
-
-	/* streams */
-	struct sstream *st;
-	uint32_t capst, free_st;
-	uint32_t *map; /* conn -> slot + 1, open addressing */
-	uint32_t capmap, nmap;
-	uint32_t next_conn;
-
-	/* counters */
-	uint64_t net_sent, net_dropped, streams, streams_failed;
-	uint64_t tx_msgs_all, tx_bytes_all; /* every frame, for samples */
-	uint64_t last_msgs, last_bytes, last_sample_us;
-
-	/* expectations */
-	double *exp_got;
-	bool *exp_done;
-
-	/* scratch */
-	uint32_t *idx;
-	uint32_t capidx;
-	uint64_t *digests;
-	uint32_t capdig;
-
-	struct logctx *logctx;
-	uint32_t caplog;
-
-	/* wall-clock, reports only */
-	double wall_s;
-	double wall_t0, wall_last_print;
-	bool printed;
-
-	int err;
-	char *why;
-	size_t why_cap;
-};
+#include "sim/sched.h"
 
 /* ---- addresses and names --------------------------------------------------
  */
@@ -546,6 +414,7 @@ node_start(struct sim *s, uint32_t i, enum start_kind how)
 	spec.cluster = SIM_CLUSTER;
 	spec.pool = &s->pool;
 	spec.log = node_log(s, i);
+	spec.tags = sim_sched_tags(s, i, &spec.ntags);
 	v->obj = s->ops->create(s->ops_ctx, &spec, &err);
 	if (!v->obj) {
 		fail(s, err, "node-%" PRIu32 ": cannot create: %s", i,
@@ -568,6 +437,7 @@ node_start(struct sim *s, uint32_t i, enum start_kind how)
 		fail(s, ERR_NOMEM, "out of memory (metrics)");
 		return;
 	}
+	sim_sched_node_up(s, i);
 	/* Seeds: every configured seed but ourselves; when that leaves none
 	 * (we are the only seed) and others run, the lowest running node. */
 	for (uint32_t k = 0; k < s->sc->nseeds; k++) {
@@ -617,6 +487,7 @@ node_down(struct sim *s, uint32_t i, enum vstate st)
 	} else {
 		sim_metrics_node_stop(&s->m, i, s->now_us);
 	}
+	sim_sched_node_down(s, i, st == V_DOWN);
 	/* A crashed machine is no longer disturbed: it is simply gone. */
 	sim_metrics_disturb(&s->m, i, SIM_DIST_PAUSE | SIM_DIST_SLOW, false,
 			    s->now_us);
@@ -969,8 +840,10 @@ after_call(struct sim *s, uint32_t i)
 		}
 	}
 	while (s->ops->pop_event(v->obj, &ev)) {
-		if (ev.kind != NODE_EV_MEMBER)
+		if (ev.kind != NODE_EV_MEMBER) {
+			sim_sched_on_event(s, i, &ev);
 			continue;
+		}
 		if (v->lg)
 			log_event(v->lg, &ev.member);
 		if (ev.member.kind == SWIM_EV_LEAVE_DONE)
@@ -981,6 +854,7 @@ after_call(struct sim *s, uint32_t i)
 		node_down(s, i, V_LEFT);
 		return;
 	}
+	sim_sched_after_call(s, i);
 	arm(s, i);
 }
 
@@ -1086,6 +960,10 @@ process(struct sim *s, const struct sim_ev *ev)
 					      sid);
 		}
 		break;
+	case EV_TASK:
+		/* The driver calls into the node (and drains) itself. */
+		sim_sched_task_event(s, ev);
+		return;
 	default:
 		return;
 	}
@@ -1280,6 +1158,11 @@ resolve(struct sim *s, const struct sim_set *set, const uint8_t *exclude)
 		}
 		case SIM_ITEM_RANDOM:
 			rc = pick_random(s, it->lo, mark);
+			break;
+		case SIM_ITEM_MANAGER:
+			for (uint32_t i = 0; i < s->n; i++)
+				if (running(&s->v[i]) && s->v[i].leading)
+					mark[i] = 1;
 			break;
 		default:
 			break;
@@ -1562,6 +1445,7 @@ action(struct sim *s, uint32_t ai)
 	case SIM_ACT_PARTITION:
 		act_partition(s, a);
 		net_disturb_update(s);
+		sim_sched_net_changed(s);
 		break;
 	case SIM_ACT_CUT:
 		add_cut(s, &a->sets[0], &a->sets[1], false);
@@ -1572,6 +1456,7 @@ action(struct sim *s, uint32_t ai)
 			sim_net_set_flag(&s->net, s->idx[1 + k],
 					 SIM_NET_ISOLATED, true);
 		net_disturb_update(s);
+		sim_sched_net_changed(s);
 		break;
 	case SIM_ACT_FLAP: {
 		int c1 = add_cut(s, &a->sets[0], &a->sets[1], true);
@@ -1596,6 +1481,7 @@ action(struct sim *s, uint32_t ai)
 	case SIM_ACT_HEAL:
 		sim_net_heal(&s->net);
 		net_disturb_update(s);
+		sim_sched_net_changed(s);
 		break;
 	case SIM_ACT_NET:
 		act_net(s, a);
@@ -1607,6 +1493,9 @@ action(struct sim *s, uint32_t ai)
 		break;
 	case SIM_ACT_EXPECT:
 		act_expect(s, a->expect);
+		break;
+	case SIM_ACT_SCHED:
+		sim_sched_action(s, a);
 		break;
 	default:
 		break;
@@ -1741,6 +1630,7 @@ sample_row(struct sim *s, struct sim_sample *row)
 	s->last_bytes = s->tx_bytes_all;
 	s->last_sample_us = s->now_us;
 	row->inflight = sim_heap_len(&s->heap);
+	sim_sched_sample(s, row);
 }
 
 static double
@@ -1835,6 +1725,7 @@ sim_values(struct sim *s, double *v)
 	v[SIM_M_WALL_S] = s->wall_s;
 	if (s->wall_s > 0)
 		v[SIM_M_SPEEDUP] = (double)s->now_us / 1e6 / s->wall_s;
+	sim_sched_values(s, v);
 }
 
 /* ---- the loop
@@ -1943,6 +1834,7 @@ dispatch(struct sim *s, const struct sim_ev *ev)
 	case EV_SRESP:
 	case EV_SFAIL:
 	case EV_STIMEOUT:
+	case EV_TASK:
 		input(s, ev);
 		break;
 	case EV_ACTION:
@@ -2116,7 +2008,8 @@ sim_new(const struct sim_scenario *sc, const struct sim_node_ops *ops,
 	s->trace = XXH3_createState();
 	s->exp_got = calloc(sc->nexpects + 1, sizeof(double));
 	s->exp_done = calloc(sc->nexpects + 1, sizeof(bool));
-	if (!s->idx || !s->trace || !s->exp_got || !s->exp_done)
+	if (!s->idx || !s->trace || !s->exp_got || !s->exp_done ||
+	    sim_sched_new(s))
 		goto out_nomem;
 	XXH3_64bits_reset_withSeed(s->trace, sc->seed);
 	if (grow_nodes(s, sc->nodes))
@@ -2158,6 +2051,7 @@ sim_delete(struct sim *s)
 
 	if (!s)
 		return;
+	sim_sched_delete(s);
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct vnode *v = &s->v[i];
 
@@ -2192,6 +2086,48 @@ sim_delete(struct sim *s)
 		free(s->pool.slots); /* leaked references: a node bug */
 	sodium_memzero(&s->kr, sizeof(s->kr));
 	free(s);
+}
+
+/* ---- services for sim/sched.c (engine_int.h) ---------------------------- */
+
+void
+sim_push(struct sim *s, uint64_t t_us, uint16_t type, uint32_t node, uint32_t a,
+	 uint32_t b, void *p)
+{
+	push(s, t_us, type, node, a, b, p);
+}
+
+uint64_t
+sim_vnow_ms(struct sim *s, uint32_t i)
+{
+	return now_ms(&s->v[i], s->now_us);
+}
+
+void
+sim_after_call(struct sim *s, uint32_t i)
+{
+	after_call(s, i);
+}
+
+int
+sim_resolve(struct sim *s, const struct sim_set *set)
+{
+	return resolve(s, set, NULL);
+}
+
+void
+sim_fail(struct sim *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->err)
+		return;
+	s->err = err ? err : ERR_INVAL;
+	if (!s->why || !s->why_cap)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->why, s->why_cap, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- accessors

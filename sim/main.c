@@ -298,7 +298,7 @@ main(int argc, char **argv)
 	struct cli c = {.progress = -1};
 	struct sim_scenario sc;
 	struct sim_run_opts opts = {0};
-	struct result r1, r2;
+	struct result r1 = {0}, r2 = {0};
 	struct sim_outcome o;
 	struct sim *s = NULL;
 	FILE *logf = NULL;

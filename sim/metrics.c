@@ -155,6 +155,116 @@ static const struct sim_metric_info infos[SIM_M__N] = {
 			  "wall-clock seconds of the run"},
 	[SIM_M_SPEEDUP] = {"speedup", SIM_U_RATIO, true,
 			   "simulated time over wall time"},
+	[SIM_M_SERVICES] = {"services", SIM_U_COUNT, false,
+			    "services created and not removed"},
+	[SIM_M_REPLICAS_DESIRED] = {"replicas_desired", SIM_U_COUNT, false,
+				    "replicas wanted (replicated: replicas; "
+				    "global: eligible nodes)"},
+	[SIM_M_REPLICAS_RUNNING] = {"replicas_running", SIM_U_COUNT, false,
+				    "wanted replicas with a running process"},
+	[SIM_M_REPLICAS_MISSING] = {"replicas_missing", SIM_U_COUNT, false,
+				    "wanted replicas without a running "
+				    "process"},
+	[SIM_M_REPLICAS_MAJORITY] = {"replicas_majority", SIM_U_COUNT, false,
+				     "wanted replicas running on a node that "
+				     "can reach a majority"},
+	[SIM_M_REPLICAS_CONVERGED_AT] = {"replicas_converged_at", SIM_U_MS,
+					 false,
+					 "from this sample on, every wanted "
+					 "replica runs"},
+	[SIM_M_PROCESSES] = {"processes", SIM_U_COUNT, false,
+			     "emulated task processes running"},
+	[SIM_M_NEVER_RAN] = {"never_ran", SIM_U_COUNT, false,
+			     "wanted slots that never had a running "
+			     "process"},
+	[SIM_M_DOUBLED] = {"doubled", SIM_U_COUNT, false,
+			   "times a slot ran on two nodes at once"},
+	[SIM_M_DOUBLED_UNEXCUSED] = {"doubled_unexcused", SIM_U_COUNT, false,
+				     "... between undisturbed nodes for "
+				     "longer than the overlap allowance"},
+	[SIM_M_DOUBLED_NOW] = {"doubled_now", SIM_U_COUNT, false,
+			       "slots running on two nodes now"},
+	[SIM_M_DOUBLED_LONGEST] = {"doubled_longest", SIM_U_MS, false,
+				   "longest time a slot ran twice"},
+	[SIM_M_GAPS] = {"gaps", SIM_U_COUNT, false,
+			"times a wanted replica (replicated mode) stopped "
+			"running everywhere (crashes, moves, restarts)"},
+	[SIM_M_GAP_LONGEST] = {"gap_longest", SIM_U_MS, false,
+			       "longest time a wanted replica that had run "
+			       "ran nowhere"},
+	[SIM_M_MISPLACED] = {"misplaced", SIM_U_COUNT, false,
+			     "starts breaking a constraint, max-per-node "
+			     "or one-per-node (global)"},
+	[SIM_M_DRAINED_RUNNING] = {"drained_running", SIM_U_COUNT, false,
+				   "processes running on drained nodes now"},
+	[SIM_M_SLOT_VIEWS] = {"slot_views", SIM_U_COUNT, false,
+			      "distinct slot tables among live nodes now"},
+	[SIM_M_RESCHEDULES] = {"reschedules", SIM_U_COUNT, false,
+			       "crashes of nodes that held replicas"},
+	[SIM_M_RESCHEDULES_INCOMPLETE] = {"reschedules_incomplete", SIM_U_COUNT,
+					  false,
+					  "... whose replicas did not all run "
+					  "again"},
+	PCT_INFO("reschedule", SIM_U_MS,
+		 "crash to every replica it held running again"),
+	PCT_INFO("resched_detect", SIM_U_MS,
+		 "per replica: crash to the first death declared"),
+	PCT_INFO("resched_decide", SIM_U_MS,
+		 "per replica: first death to the manager's new slot record"),
+	PCT_INFO("resched_inform", SIM_U_MS,
+		 "per replica: slot record to TASK_START on its new node"),
+	PCT_INFO("resched_start", SIM_U_MS,
+		 "per replica: TASK_START to the process running"),
+	[SIM_M_MANAGERS] = {"managers", SIM_U_COUNT, false,
+			    "distinct live managers named by live nodes"},
+	[SIM_M_MANAGERS_MAX] = {"managers_max", SIM_U_COUNT, false,
+				"most live managers named at once (after "
+				"bootstrap)"},
+	[SIM_M_LEADERS] = {"leaders", SIM_U_COUNT, false,
+			   "nodes acting as manager now"},
+	[SIM_M_LEADERS_MAX] = {"leaders_max", SIM_U_COUNT, false,
+			       "most nodes acting as manager at once (after "
+			       "bootstrap)"},
+	[SIM_M_NO_MANAGER] = {"no_manager", SIM_U_COUNT, false,
+			      "live nodes naming no manager now"},
+	[SIM_M_FAILOVERS] = {"failovers", SIM_U_COUNT, false,
+			     "crashes and leaves of the acting manager"},
+	[SIM_M_FAILOVERS_INCOMPLETE] = {"failovers_incomplete", SIM_U_COUNT,
+					false,
+					"... after which live nodes never "
+					"agreed on a new one"},
+	PCT_INFO("failover", SIM_U_MS,
+		 "manager gone to every live node naming one new acting "
+		 "manager"),
+	[SIM_M_FAILOVER_RATIO_MAX] = {"failover_ratio_max", SIM_U_RATIO, false,
+				      "failover time over that crash's "
+				      "dead-everywhere time (max)"},
+	[SIM_M_MINORITY_DECISIONS] = {"minority_decisions", SIM_U_COUNT, false,
+				      "slot records written by a manager "
+				      "without a real majority"},
+	[SIM_M_MINORITY_LEADING] = {"minority_leading", SIM_U_MS, false,
+				    "time nodes acted as manager without a "
+				    "real majority (summed)"},
+	[SIM_M_TASK_CRASHES] = {"task_crashes", SIM_U_COUNT, false,
+				"task processes crashed by the scenario"},
+	[SIM_M_TASK_RESTARTS] = {"task_restarts", SIM_U_COUNT, false,
+				 "restarts by the restart policy"},
+	[SIM_M_TASK_REJECTED] = {"task_rejected", SIM_U_COUNT, false,
+				 "starts that failed (reported rejected)"},
+	PCT_INFO("task_recovery", SIM_U_MS,
+		 "task crash to its slot running again"),
+	[SIM_M_ROLLOUTS] = {"rollouts", SIM_U_COUNT, false,
+			    "updates that changed what tasks run"},
+	[SIM_M_ROLLOUTS_INCOMPLETE] = {"rollouts_incomplete", SIM_U_COUNT,
+				       false,
+				       "... with an old task still running or "
+				       "a new one missing"},
+	[SIM_M_ROLLOUT_MAX] = {"rollout_max", SIM_U_MS, false,
+			       "update to every replica running the new "
+			       "task (longest)"},
+	[SIM_M_CHANGES_REFUSED] = {"changes_refused", SIM_U_COUNT, false,
+				   "service and node changes a node "
+				   "refused"},
 };
 
 const struct sim_metric_info *
@@ -643,8 +753,8 @@ cmp_double(const void *a, const void *b)
 }
 
 /* p50, p99, max, mean of n values (sorted in place) into out[0..3]. */
-static void
-pct4(double *v, size_t n, double *out)
+void
+sim_pct4(double *v, size_t n, double *out)
 {
 	double sum = 0;
 
@@ -701,10 +811,10 @@ sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us, double *v)
 	v[SIM_M_CRASHES] = (double)crashes;
 	v[SIM_M_DETECTED] = (double)detected;
 	v[SIM_M_UNDETECTED] = (double)(crashes - detected);
-	pct4(a, na, &v[SIM_M_FIRST_SUSPECT_P50]);
-	pct4(b, na, &v[SIM_M_FIRST_DEAD_P50]);
-	pct4(c, na, &v[SIM_M_DEAD_EVERYWHERE_P50]);
-	pct4(d, na, &v[SIM_M_DEAD_SPREAD_P50]);
+	sim_pct4(a, na, &v[SIM_M_FIRST_SUSPECT_P50]);
+	sim_pct4(b, na, &v[SIM_M_FIRST_DEAD_P50]);
+	sim_pct4(c, na, &v[SIM_M_DEAD_EVERYWHERE_P50]);
+	sim_pct4(d, na, &v[SIM_M_DEAD_SPREAD_P50]);
 
 	/* leaves */
 	na = 0;
@@ -720,7 +830,7 @@ sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us, double *v)
 	}
 	v[SIM_M_LEAVES] = (double)leaves;
 	v[SIM_M_LEAVES_INCOMPLETE] = (double)leaves_inc;
-	pct4(a, na, &v[SIM_M_LEFT_EVERYWHERE_P50]);
+	sim_pct4(a, na, &v[SIM_M_LEFT_EVERYWHERE_P50]);
 
 	/* joins and restarts */
 	na = nb = 0;
@@ -743,7 +853,7 @@ sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us, double *v)
 	}
 	v[SIM_M_JOINS] = (double)joins;
 	v[SIM_M_JOINS_INCOMPLETE] = (double)joins_inc;
-	pct4(a, na, &v[SIM_M_JOIN_SPREAD_P50]);
+	sim_pct4(a, na, &v[SIM_M_JOIN_SPREAD_P50]);
 	v[SIM_M_JOIN_ROUNDS_P50] =
 		v[SIM_M_JOIN_SPREAD_P50] / m->gossip_interval_ms;
 	v[SIM_M_JOIN_ROUNDS_P99] =
@@ -752,7 +862,7 @@ sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us, double *v)
 		v[SIM_M_JOIN_SPREAD_MAX] / m->gossip_interval_ms;
 	v[SIM_M_RESTARTS] = (double)restarts;
 	v[SIM_M_REJOINS_INCOMPLETE] = (double)rejoins_inc;
-	pct4(b, nb, &v[SIM_M_REJOIN_SPREAD_P50]);
+	sim_pct4(b, nb, &v[SIM_M_REJOIN_SPREAD_P50]);
 
 	v[SIM_M_FALSE_SUSPECT] = (double)m->false_suspect;
 	v[SIM_M_FALSE_DEAD] = (double)m->false_dead;
@@ -788,6 +898,22 @@ sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us, double *v)
 		v[SIM_M_DIGESTS_MAX] = (double)dmax;
 		v[SIM_M_CONVERGED_AT] = conv;
 		v[SIM_M_HEALTH_MAX] = (double)hmax;
+		conv = NAN;
+		for (uint32_t i = 0; i < m->nsamples; i++) {
+			const struct sim_sample *s = &m->samples[i];
+
+			if (s->t_us > t_us)
+				break;
+			if (!s->services)
+				continue;
+			if (s->running >= s->desired && !s->doubled) {
+				if (!isfinite(conv))
+					conv = (double)s->t_us / 1000.0;
+			} else {
+				conv = INFINITY;
+			}
+		}
+		v[SIM_M_REPLICAS_CONVERGED_AT] = conv;
 	}
 out:
 	free(a);

@@ -17,7 +17,14 @@
  *    subject was disturbed by a fault (pause, slowness, partition, cut,
  *    isolation, per-node loss or latency) at the time or within the grace
  *    period after it ended; the `_any` variants count every one.
- *  - samples: digests, views and traffic every sample period.
+ *  - samples: digests, views and traffic every sample period (and the
+ *    scheduler's counts: replicas, processes, managers).
+ *
+ * The scheduler's metrics (SIM_M_SERVICES onwards: replicas, running
+ * twice, rescheduling, managers, failover, minority decisions, task
+ * faults) are kept and computed by sim/sched.c, which knows the emulated
+ * processes; this module only names them and computes
+ * replicas_converged_at from the samples.
  *
  * Every metric has a name (the word used in `expect` lines and in the JSON
  * summary) and a unit; times are kept in milliseconds.
@@ -92,7 +99,50 @@ enum sim_metric {
 	SIM_M_POOL_BYTES,
 	SIM_M_WALL_S,
 	SIM_M_SPEEDUP,
-	/* sched/ hooks (manager, replicas) go here when sched lands. */
+	/* scheduling (sim/sched.c): services, replicas, managers */
+	SIM_M_SERVICES,
+	SIM_M_REPLICAS_DESIRED,
+	SIM_M_REPLICAS_RUNNING,
+	SIM_M_REPLICAS_MISSING,
+	SIM_M_REPLICAS_MAJORITY,
+	SIM_M_REPLICAS_CONVERGED_AT,
+	SIM_M_PROCESSES,
+	SIM_M_NEVER_RAN,
+	SIM_M_DOUBLED,
+	SIM_M_DOUBLED_UNEXCUSED,
+	SIM_M_DOUBLED_NOW,
+	SIM_M_DOUBLED_LONGEST,
+	SIM_M_GAPS,
+	SIM_M_GAP_LONGEST,
+	SIM_M_MISPLACED,
+	SIM_M_DRAINED_RUNNING,
+	SIM_M_SLOT_VIEWS,
+	SIM_M_RESCHEDULES,
+	SIM_M_RESCHEDULES_INCOMPLETE,
+	SIM_PCT(SIM_M_RESCHEDULE),
+	SIM_PCT(SIM_M_RESCHED_DETECT),
+	SIM_PCT(SIM_M_RESCHED_DECIDE),
+	SIM_PCT(SIM_M_RESCHED_INFORM),
+	SIM_PCT(SIM_M_RESCHED_START),
+	SIM_M_MANAGERS,
+	SIM_M_MANAGERS_MAX,
+	SIM_M_LEADERS,
+	SIM_M_LEADERS_MAX,
+	SIM_M_NO_MANAGER,
+	SIM_M_FAILOVERS,
+	SIM_M_FAILOVERS_INCOMPLETE,
+	SIM_PCT(SIM_M_FAILOVER),
+	SIM_M_FAILOVER_RATIO_MAX,
+	SIM_M_MINORITY_DECISIONS,
+	SIM_M_MINORITY_LEADING,
+	SIM_M_TASK_CRASHES,
+	SIM_M_TASK_RESTARTS,
+	SIM_M_TASK_REJECTED,
+	SIM_PCT(SIM_M_TASK_RECOVERY),
+	SIM_M_ROLLOUTS,
+	SIM_M_ROLLOUTS_INCOMPLETE,
+	SIM_M_ROLLOUT_MAX,
+	SIM_M_CHANGES_REFUSED,
 	SIM_M__N,
 };
 
@@ -181,6 +231,14 @@ struct sim_sample {
 	unsigned health_max;
 	double msgs_ps, bytes_ps; /* per running node per second, interval */
 	uint64_t inflight;	  /* events pending in the engine */
+	/* scheduling (sim/sched.c) */
+	uint32_t desired, running; /* replicas wanted / running */
+	uint32_t processes;	   /* emulated processes running */
+	uint32_t doubled;	   /* slots running on two nodes or more */
+	uint32_t managers;	   /* distinct live managers named */
+	uint32_t leaders;	   /* nodes acting as manager */
+	uint32_t no_manager;	   /* running nodes naming none */
+	bool services;		   /* some service was ever created */
 };
 
 /* A false alarm, kept (first 64) so a report can name it. */
@@ -243,5 +301,9 @@ void sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us, double *v);
 
 bool sim_metrics_disturbed(const struct sim_metrics *m, uint32_t i,
 			   uint64_t t_us);
+
+/* Nearest-rank p50, p99, max and the mean of n values (sorted in place)
+ * into out[0..3]; NAN when n is 0, +infinity values sort last. */
+void sim_pct4(double *v, size_t n, double *out);
 
 #endif

@@ -34,6 +34,8 @@ real_create(void *ctx, const struct sim_node_spec *spec, int *err)
 	snprintf(cfg.swim.cluster, sizeof(cfg.swim.cluster), "%s",
 		 spec->cluster);
 	cfg.swim.prof = *spec->prof;
+	for (unsigned i = 0; i < spec->ntags && i < NODE_TAGS_MAX; i++)
+		cfg.tags[cfg.ntags++] = spec->tags[i];
 	memset(&env, 0, sizeof(env));
 	env.pool = spec->pool;
 	env.log = spec->log;
@@ -188,6 +190,59 @@ real_preload(void *n, uint64_t now, const struct swim_member_info *m,
 	return node_preload(n, now, m, count);
 }
 
+static int
+real_service_create(void *n, uint64_t now, const struct spec *s, char *why,
+		    size_t cap)
+{
+	return node_service_create(n, now, s, why, cap);
+}
+
+static int
+real_service_update(void *n, uint64_t now, const struct spec *s, char *why,
+		    size_t cap)
+{
+	return node_service_update(n, now, s, why, cap);
+}
+
+static int
+real_service_scale(void *n, uint64_t now, const char *name, uint32_t replicas,
+		   char *why, size_t cap)
+{
+	return node_service_scale(n, now, name, replicas, why, cap);
+}
+
+static int
+real_service_remove(void *n, uint64_t now, const char *name)
+{
+	return node_service_remove(n, now, name);
+}
+
+static int
+real_set_availability(void *n, uint64_t now, const char *name,
+		      enum state_avail a)
+{
+	return node_set_availability(n, now, name, a);
+}
+
+static int
+real_set_tags(void *n, uint64_t now, const struct node_tag *tags,
+	      unsigned ntags)
+{
+	return node_set_tags(n, now, tags, ntags);
+}
+
+static int
+real_task_report(void *n, uint64_t now, const struct state_task *t)
+{
+	return node_task_report(n, now, t);
+}
+
+static const struct state *
+real_state(const void *n)
+{
+	return node_state(n);
+}
+
 static const struct sim_node_ops real_ops = {
 	.name = "node",
 	.create = real_create,
@@ -211,6 +266,14 @@ static const struct sim_node_ops real_ops = {
 	.dump = real_dump,
 	.self_info = real_self_info,
 	.preload = real_preload,
+	.service_create = real_service_create,
+	.service_update = real_service_update,
+	.service_scale = real_service_scale,
+	.service_remove = real_service_remove,
+	.set_availability = real_set_availability,
+	.set_tags = real_set_tags,
+	.task_report = real_task_report,
+	.state = real_state,
 };
 
 const struct sim_node_ops *

@@ -27,6 +27,7 @@
 #include "sim/engine.h"
 #include "sim/metrics.h"
 #include "sim/scenario.h"
+#include "sim/sched.h"
 #include "sim/sim.h"
 
 /* ---- outcome --------------------------------------------------------------
@@ -153,6 +154,82 @@ row4(FILE *f, const char *label, int base, const double *v)
 		F(base), F(base + 1), F(base + 2), F(base + 3));
 }
 
+/* The scheduler's part of the table: only what the run had. */
+static void
+report_sched(FILE *f, const double *v)
+{
+	struct fbuf fb = {.k = 0};
+
+	if (v[SIM_M_LEADERS_MAX] > 0 || v[SIM_M_MANAGERS] > 0 ||
+	    v[SIM_M_FAILOVERS] > 0) {
+		fprintf(f,
+			"managers           named now %s (max %s), acting now "
+			"%s "
+			"(max %s), naming none %s\n",
+			F(SIM_M_MANAGERS), F(SIM_M_MANAGERS_MAX),
+			F(SIM_M_LEADERS), F(SIM_M_LEADERS_MAX),
+			F(SIM_M_NO_MANAGER));
+		fprintf(f,
+			"                   without a majority: acting %s, "
+			"decisions %s\n",
+			F(SIM_M_MINORITY_LEADING), F(SIM_M_MINORITY_DECISIONS));
+	}
+	if (v[SIM_M_FAILOVERS] > 0) {
+		fprintf(f,
+			"failovers          %s (incomplete %s, worst over "
+			"detection %s)\n",
+			F(SIM_M_FAILOVERS), F(SIM_M_FAILOVERS_INCOMPLETE),
+			F(SIM_M_FAILOVER_RATIO_MAX));
+		row4(f, "new manager", SIM_M_FAILOVER_P50, v);
+	}
+	if (isnan(v[SIM_M_SERVICES]))
+		return;
+	fprintf(f,
+		"services           %s live; replicas desired %s, running %s "
+		"(missing %s, never ran %s), processes %s\n",
+		F(SIM_M_SERVICES), F(SIM_M_REPLICAS_DESIRED),
+		F(SIM_M_REPLICAS_RUNNING), F(SIM_M_REPLICAS_MISSING),
+		F(SIM_M_NEVER_RAN), F(SIM_M_PROCESSES));
+	fprintf(f,
+		"                   converged at %s; slot tables %s; "
+		"misplaced %s; on drained nodes %s; changes refused %s\n",
+		F(SIM_M_REPLICAS_CONVERGED_AT), F(SIM_M_SLOT_VIEWS),
+		F(SIM_M_MISPLACED), F(SIM_M_DRAINED_RUNNING),
+		F(SIM_M_CHANGES_REFUSED));
+	fprintf(f,
+		"running twice      %s times (unexcused %s, now %s, longest "
+		"%s)\n",
+		F(SIM_M_DOUBLED), F(SIM_M_DOUBLED_UNEXCUSED),
+		F(SIM_M_DOUBLED_NOW), F(SIM_M_DOUBLED_LONGEST));
+	fprintf(f, "running nowhere    %s times (longest %s)\n", F(SIM_M_GAPS),
+		F(SIM_M_GAP_LONGEST));
+	if (v[SIM_M_RESCHEDULES] > 0) {
+		fprintf(f, "reschedules        %s crashes (incomplete %s)\n",
+			F(SIM_M_RESCHEDULES), F(SIM_M_RESCHEDULES_INCOMPLETE));
+		row4(f, "crash->running", SIM_M_RESCHEDULE_P50, v);
+		row4(f, "  detect", SIM_M_RESCHED_DETECT_P50, v);
+		row4(f, "  decide", SIM_M_RESCHED_DECIDE_P50, v);
+		row4(f, "  inform", SIM_M_RESCHED_INFORM_P50, v);
+		row4(f, "  start", SIM_M_RESCHED_START_P50, v);
+	}
+	if (v[SIM_M_TASK_CRASHES] > 0 || v[SIM_M_TASK_REJECTED] > 0 ||
+	    v[SIM_M_TASK_RESTARTS] > 0) {
+		fprintf(f,
+			"tasks              crashed %s, restarted %s, failed "
+			"to "
+			"start %s\n",
+			F(SIM_M_TASK_CRASHES), F(SIM_M_TASK_RESTARTS),
+			F(SIM_M_TASK_REJECTED));
+		if (!isnan(v[SIM_M_TASK_RECOVERY_P50]))
+			row4(f, "recovery", SIM_M_TASK_RECOVERY_P50, v);
+	}
+	if (v[SIM_M_ROLLOUTS] > 0)
+		fprintf(f,
+			"rollouts           %s (incomplete %s, longest %s)\n",
+			F(SIM_M_ROLLOUTS), F(SIM_M_ROLLOUTS_INCOMPLETE),
+			F(SIM_M_ROLLOUT_MAX));
+}
+
 void
 sim_report_table(FILE *f, const struct sim *s, const double *v,
 		 const struct sim_outcome *o)
@@ -232,6 +309,7 @@ sim_report_table(FILE *f, const struct sim *s, const double *v,
 		"entry %s, shared names %s\n",
 		F(SIM_M_PEAK_RSS_MB), F(SIM_M_NODE_BYTES), F(SIM_M_ENTRY_BYTES),
 		F(SIM_M_POOL_BYTES));
+	report_sched(f, v);
 	{
 		const struct sim_metrics *m = sim_metrics(s);
 		uint32_t shown = 0;
@@ -362,6 +440,58 @@ ms_or_inf(uint64_t from, uint64_t to)
 
 static const char *const rumour_names[] = {"join", "rejoin", "crash", "leave"};
 
+/* Reschedules (per crash, with its replicas) and failovers. */
+static void
+json_sched(FILE *f, const struct sim *s)
+{
+	uint32_t nc, nr, nf;
+	const struct sim_rcrash *c = sim_sched_crashes(s, &nc);
+	const struct sim_rslot *r = sim_sched_rslots(s, &nr);
+	const struct sim_failover *fo = sim_sched_failovers(s, &nf);
+
+	fprintf(f, "  \"reschedules\": [");
+	for (uint32_t k = 0; k < nc && k < 2000; k++) {
+		fprintf(f,
+			"%s\n    {\"node\": %u, \"t_s\": %.3f, "
+			"\"replicas\": %u, \"running_again_ms\": ",
+			k ? "," : "", c[k].node, (double)c[k].t_us / 1e6,
+			c[k].n);
+		json_num(f, ms_or_inf(c[k].t_us, c[k].done_us));
+		fprintf(f, ", \"slots\": [");
+		for (uint32_t j = 0; j < c[k].n && c[k].first + j < nr; j++) {
+			const struct sim_rslot *x = &r[c[k].first + j];
+
+			fprintf(f, "%s{\"service\": ", j ? ", " : "");
+			json_str(f, sim_sched_service_name(s, x->svc));
+			fprintf(f, ", \"slot\": %u, \"decided_ms\": ", x->slot);
+			json_num(f, ms_or_inf(c[k].t_us, x->decide_us));
+			fprintf(f, ", \"assigned_ms\": ");
+			json_num(f, ms_or_inf(c[k].t_us, x->assign_us));
+			fprintf(f, ", \"running_ms\": ");
+			json_num(f, ms_or_inf(c[k].t_us, x->run_us));
+			fprintf(f, ", \"dropped\": %s}",
+				x->dropped ? "true" : "false");
+		}
+		fprintf(f, "]}");
+	}
+	fprintf(f, "%s],\n  \"failovers\": [", nc ? "\n  " : "");
+	for (uint32_t k = 0; k < nf; k++) {
+		fprintf(f,
+			"%s\n    {\"node\": %u, \"t_s\": %.3f, \"left\": %s, "
+			"\"new_manager\": ",
+			k ? "," : "", fo[k].node, (double)fo[k].t_us / 1e6,
+			fo[k].left ? "true" : "false");
+		if (fo[k].new_manager >= 0)
+			fprintf(f, "\"node-%" PRId64 "\"", fo[k].new_manager);
+		else
+			fputs("null", f);
+		fprintf(f, ", \"failover_ms\": ");
+		json_num(f, ms_or_inf(fo[k].t_us, fo[k].done_us));
+		fputc('}', f);
+	}
+	fprintf(f, "%s],\n", nf ? "\n  " : "");
+}
+
 static int
 write_json(const char *dir, const struct sim *s, const double *v,
 	   const struct sim_outcome *o, char *why, size_t cap)
@@ -454,6 +584,7 @@ write_json(const char *dir, const struct sim *s, const double *v,
 			x->excused ? "true" : "false");
 	}
 	fprintf(f, "%s],\n", m->nfalses ? "\n  " : "");
+	json_sched(f, s);
 	if (o && o->determinism_checked)
 		fprintf(f, "  \"determinism\": %s,\n",
 			o->determinism_ok ? "true" : "false");
@@ -476,17 +607,21 @@ write_csv(const char *dir, const struct sim *s, char *why, size_t cap)
 		return ERR_IO;
 	fprintf(f, "t_s,live,digests,largest_view,alive_min,alive_mean,"
 		   "alive_max,suspect_entries,failed_entries,health_max,"
-		   "msgs_per_node_s,bytes_per_node_s,events_pending\n");
+		   "msgs_per_node_s,bytes_per_node_s,events_pending,"
+		   "replicas_desired,replicas_running,processes,doubled,"
+		   "managers,leaders,no_manager\n");
 	for (uint32_t k = 0; k < m->nsamples; k++) {
 		const struct sim_sample *x = &m->samples[k];
 
 		fprintf(f,
 			"%.3f,%u,%u,%u,%u,%.2f,%u,%" PRIu64 ",%" PRIu64
-			",%u,%.2f,%.1f,%" PRIu64 "\n",
+			",%u,%.2f,%.1f,%" PRIu64 ",%u,%u,%u,%u,%u,%u,%u\n",
 			(double)x->t_us / 1e6, x->live, x->digests, x->largest,
 			x->alive_min, x->alive_mean, x->alive_max,
 			x->suspect_sum, x->failed_sum, x->health_max,
-			x->msgs_ps, x->bytes_ps, x->inflight);
+			x->msgs_ps, x->bytes_ps, x->inflight, x->desired,
+			x->running, x->processes, x->doubled, x->managers,
+			x->leaders, x->no_manager);
 	}
 	rc = close_file(f, "timeseries.csv", why, cap);
 	if (rc)
@@ -515,7 +650,46 @@ write_csv(const char *dir, const struct sim *s, char *why, size_t cap)
 		fprintf(f, ",%u,%u,%d\n", ru->eligible, ru->declared,
 			ru->interrupted);
 	}
-	return close_file(f, "rumours.csv", why, cap);
+	rc = close_file(f, "rumours.csv", why, cap);
+	if (rc)
+		return rc;
+	{
+		uint32_t nc, nr;
+		const struct sim_rcrash *c = sim_sched_crashes(s, &nc);
+		const struct sim_rslot *r = sim_sched_rslots(s, &nr);
+
+		if (!nr)
+			return 0;
+		f = open_in(dir, "reschedules.csv", why, cap);
+		if (!f)
+			return ERR_IO;
+		fprintf(f, "crash_node,crash_t_s,service,slot,first_dead_ms,"
+			   "decided_ms,assigned_ms,running_ms,dropped\n");
+		for (uint32_t k = 0; k < nr; k++) {
+			const struct sim_rslot *x = &r[k];
+			const struct sim_rcrash *cr = &c[x->crash];
+			uint64_t fd = cr->rumour != UINT32_MAX
+					      ? m->rum[cr->rumour].first_dead_us
+					      : SIM_NEVER;
+			double t[4] = {
+				ms_or_inf(cr->t_us, fd),
+				ms_or_inf(cr->t_us, x->decide_us),
+				ms_or_inf(cr->t_us, x->assign_us),
+				ms_or_inf(cr->t_us, x->run_us),
+			};
+
+			fprintf(f, "%u,%.6f,%s,%u", cr->node,
+				(double)cr->t_us / 1e6,
+				sim_sched_service_name(s, x->svc), x->slot);
+			for (int j = 0; j < 4; j++) {
+				fputc(',', f);
+				if (isfinite(t[j]))
+					fprintf(f, "%.3f", t[j]);
+			}
+			fprintf(f, ",%d\n", x->dropped);
+		}
+		return close_file(f, "reschedules.csv", why, cap);
+	}
 }
 
 /* ---- SVG
@@ -718,25 +892,83 @@ cdf(double *vals, size_t n, size_t total, double *ys)
 		ys[i] = (double)(i + 1) / (double)(total ? total : 1);
 }
 
+/* CDF of crash -> replicas running again: per crash, per replica. */
+static int
+write_resched_svg(const char *dir, const struct sim *s, char *why, size_t cap)
+{
+	const struct sim_metrics *m = sim_metrics(s);
+	uint32_t nc, nr;
+	const struct sim_rcrash *c = sim_sched_crashes(s, &nc);
+	const struct sim_rslot *r = sim_sched_rslots(s, &nr);
+	double *x0 = calloc(nc + 1, sizeof(double));
+	double *y0 = calloc(nc + 1, sizeof(double));
+	double *x1 = calloc(nr + 1, sizeof(double));
+	double *y1 = calloc(nr + 1, sizeof(double));
+	double *x2 = calloc(nr + 1, sizeof(double));
+	double *y2 = calloc(nr + 1, sizeof(double));
+	size_t n0 = 0, n1 = 0, n2 = 0;
+	int rc = ERR_NOMEM;
+
+	if (!x0 || !y0 || !x1 || !y1 || !x2 || !y2) {
+		snprintf(why, cap, "out of memory");
+		goto out;
+	}
+	for (uint32_t k = 0; k < nc; k++)
+		x0[n0++] = ms_or_inf(c[k].t_us, c[k].done_us) / 1000;
+	for (uint32_t k = 0; k < nr; k++) {
+		const struct sim_rcrash *cr = &c[r[k].crash];
+
+		if (r[k].dropped)
+			continue;
+		x1[n1++] = ms_or_inf(cr->t_us, r[k].run_us) / 1000;
+		if (cr->rumour != UINT32_MAX)
+			x2[n2++] = ms_or_inf(cr->t_us,
+					     m->rum[cr->rumour].first_dead_us) /
+				   1000;
+	}
+	cdf(x0, n0, n0, y0);
+	cdf(x1, n1, n1, y1);
+	cdf(x2, n2, n2, y2);
+	{
+		struct series v[] = {
+			{"first death declared", "#e90", x2, y2, n2, true},
+			{"replica running again", "#27c", x1, y1, n1, true},
+			{"all of a crash's replicas", "#c33", x0, y0, n0, true},
+		};
+		rc = svg_plot(dir, "reschedule.svg",
+			      "Crash to replicas running elsewhere (CDF)",
+			      "seconds after the crash", "fraction", v, 3, 0, 1,
+			      why, cap);
+	}
+out:
+	free(x0);
+	free(y0);
+	free(x1);
+	free(y1);
+	free(x2);
+	free(y2);
+	return rc;
+}
+
 static int
 write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 {
 	const struct sim_metrics *m = sim_metrics(s);
 	uint32_t ns = m->nsamples, nr = m->nrum;
 	double *t = calloc(ns + 1, sizeof(double));
-	double *y[5];
+	double *y[8];
 	double *cx[3], *cy[3];
 	size_t cn = 0, jn = 0;
 	int rc = ERR_NOMEM;
 
-	for (int k = 0; k < 5; k++)
+	for (int k = 0; k < 8; k++)
 		y[k] = calloc(ns + 1, sizeof(double));
 	for (int k = 0; k < 3; k++) {
 		cx[k] = calloc(nr + 1, sizeof(double));
 		cy[k] = calloc(nr + 1, sizeof(double));
 	}
-	if (!t || !y[0] || !y[1] || !y[2] || !y[3] || !y[4] || !cx[0] ||
-	    !cx[1] || !cx[2] || !cy[0] || !cy[1] || !cy[2]) {
+	if (!t || !y[0] || !y[1] || !y[2] || !y[3] || !y[4] || !y[5] || !y[6] ||
+	    !y[7] || !cx[0] || !cx[1] || !cx[2] || !cy[0] || !cy[1] || !cy[2]) {
 		snprintf(why, cap, "out of memory");
 		goto out;
 	}
@@ -749,6 +981,24 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 		y[2][k] = x->alive_max;
 		y[3][k] = x->live;
 		y[4][k] = x->digests;
+		y[5][k] = x->desired;
+		y[6][k] = x->running;
+		y[7][k] = x->processes;
+	}
+	if (ns && m->samples[ns - 1].services) {
+		struct series v[] = {
+			{"desired", "#888", t, y[5], ns, false},
+			{"running (truth)", "#2a7", t, y[6], ns, false},
+			{"processes", "#c33", t, y[7], ns, false},
+		};
+		rc = svg_plot(dir, "replicas.svg",
+			      "Replicas desired and running", "time (s)",
+			      "replicas", v, 3, 0, NAN, why, cap);
+		if (rc)
+			goto out;
+		rc = write_resched_svg(dir, s, why, cap);
+		if (rc)
+			goto out;
 	}
 	{
 		struct series v[] = {
@@ -830,7 +1080,7 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 	}
 out:
 	free(t);
-	for (int k = 0; k < 5; k++)
+	for (int k = 0; k < 8; k++)
 		free(y[k]);
 	for (int k = 0; k < 3; k++) {
 		free(cx[k]);

@@ -13,6 +13,11 @@
  *   detection.svg     CDF of crash detection (suspect, dead, everywhere)
  *   joins.svg         CDF of join spread
  *   traffic.svg       bytes sent per node per second over time
+ * and, when the run had services (sim/sched.c):
+ *   reschedules.csv   one row per replica a crash took down, its times
+ *   replicas.svg      replicas desired, running and processes over time
+ *   reschedule.svg    CDF of crash to first death / replica running again
+ *                     / all of the crash's replicas running again
  */
 #ifndef SHOAL_SIM_REPORT_H
 #define SHOAL_SIM_REPORT_H

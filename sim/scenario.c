@@ -51,6 +51,11 @@ sim_scenario_init(struct sim_scenario *sc)
 	sc->measure_ms = UINT64_MAX;
 	sc->epoch_ms = 1700000000000ull;
 	profile_lan(&sc->prof);
+	sc->task_start.kind = SIM_LAT_CONST;
+	sc->task_start.a_us = 50000;
+	sc->task_stop.kind = SIM_LAT_CONST;
+	sc->task_stop.a_us = 10000;
+	sc->overlap_ms = 5000;
 }
 
 static void
@@ -61,6 +66,26 @@ set_release(struct sim_set *s)
 	s->n = 0;
 }
 
+static void
+strv_free(char **v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+sched_act_free(struct sim_sched_act *x)
+{
+	if (!x)
+		return;
+	strv_free(x->o.args, x->o.nargs);
+	strv_free(x->o.env, x->o.nenv);
+	strv_free(x->o.cons, x->o.ncons);
+	set_release(&x->via);
+	free(x);
+}
+
 void
 sim_scenario_release(struct sim_scenario *sc)
 {
@@ -69,7 +94,11 @@ sim_scenario_release(struct sim_scenario *sc)
 			set_release(&sc->acts[i].sets[k]);
 		free(sc->acts[i].sets);
 		set_release(&sc->acts[i].bridge);
+		sched_act_free(sc->acts[i].sched);
 	}
+	for (uint32_t i = 0; i < sc->ntag_rules; i++)
+		set_release(&sc->tag_rules[i].set);
+	free(sc->tag_rules);
 	free(sc->acts);
 	free(sc->expects);
 	free(sc->overrides);
@@ -236,12 +265,15 @@ need_pct(struct pctx *c, const char *what, double *f)
 /* ---- node sets ------------------------------------------------------------
  */
 
+/* Keywords end a set, and so does a tag (`k=v`, `-k`). */
 static bool
 is_set_word(const char *t)
 {
 	return t && strcmp(t, "|") && strcmp(t, "->") && strcmp(t, "for") &&
 	       strcmp(t, "every") && strcmp(t, "by") && strcmp(t, "on") &&
-	       strcmp(t, "bridge") && strcmp(t, "offset") && strcmp(t, "drift");
+	       strcmp(t, "bridge") && strcmp(t, "offset") &&
+	       strcmp(t, "drift") && strcmp(t, "via") && strcmp(t, "exit") &&
+	       strcmp(t, "times") && !strchr(t, '=') && t[0] != '-';
 }
 
 static int
@@ -302,6 +334,8 @@ parse_item(struct pctx *c, struct sim_set *s, const char *t, bool allow_rest)
 			return fail(c,
 				    "'rest' only makes sense in a partition");
 		it.kind = SIM_ITEM_REST;
+	} else if (strcmp(t, "manager") == 0) {
+		it.kind = SIM_ITEM_MANAGER;
 	} else if (strncmp(t, "random:", 7) == 0) {
 		if (parse_u64(t + 7, &k) || k == 0 || k >= SIM_NODES_MAX)
 			return fail(c, "bad node count in '%s'", t);
@@ -323,7 +357,7 @@ parse_item(struct pctx *c, struct sim_set *s, const char *t, bool allow_rest)
 		if (rc)
 			return fail(c,
 				    "bad node '%s' (want 7, node-7, 3-9, 10%%,"
-				    " random:3 or all)",
+				    " random:3, manager or all)",
 				    t);
 		it.kind = SIM_ITEM_RANGE;
 	}
@@ -585,6 +619,7 @@ action_release(struct sim_action *a)
 		set_release(&a->sets[k]);
 	free(a->sets);
 	set_release(&a->bridge);
+	sched_act_free(a->sched);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -603,6 +638,462 @@ parse_signed_time(struct pctx *c, const char *what, int64_t *us)
 		return fail(c, "bad %s '%s'", what, t);
 	*us = neg ? -(int64_t)v : (int64_t)v;
 	return 0;
+}
+
+/* ---- scheduling: services, nodes, task faults --------------------------- */
+
+static int
+strv_push(struct pctx *c, char ***v, uint32_t *n, const char *text, size_t len)
+{
+	char **p = realloc(*v, (*n + 1) * sizeof(**v));
+	char *d;
+
+	if (!p)
+		return fail(c, "out of memory");
+	*v = p;
+	d = malloc(len + 1);
+	if (!d)
+		return fail(c, "out of memory");
+	memcpy(d, text, len);
+	d[len] = 0;
+	(*v)[(*n)++] = d;
+	return 0;
+}
+
+static int
+need_u32(struct pctx *c, const char *what, uint32_t max, uint32_t *out)
+{
+	const char *t = next(c);
+	uint64_t v;
+
+	if (!t || parse_u64(t, &v))
+		return fail(c, "%s needs a number", what);
+	if (v > max)
+		return fail(c, "%s %s is above the limit of %u", what, t, max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+need_ms32(struct pctx *c, const char *what, uint32_t *out)
+{
+	uint64_t us;
+	int rc = need_time(c, what, &us);
+
+	if (rc)
+		return rc;
+	if (us / 1000 > UINT32_MAX)
+		return fail(c, "%s is too long", what);
+	*out = (uint32_t)(us / 1000);
+	return 0;
+}
+
+int
+sim_svc_opts_apply(const struct sim_svc_opts *o, struct spec *sp, char *why,
+		   size_t why_cap)
+{
+	int rc;
+
+	if (o->has & SIM_SVC_MODE) {
+		sp->mode = (enum spec_mode)o->mode;
+		if (sp->mode == SPEC_GLOBAL)
+			sp->replicas = 0;
+		else if (!(o->has & SIM_SVC_REPLICAS) && !sp->replicas)
+			sp->replicas = 1;
+	}
+	if (o->has & SIM_SVC_REPLICAS)
+		sp->replicas = o->replicas;
+	if (o->has & SIM_SVC_MAX_PER_NODE)
+		sp->max_per_node = o->max_per_node;
+	if (o->has & SIM_SVC_RESTART)
+		sp->restart.cond = (enum spec_restart_cond)o->restart_cond;
+	if (o->has & SIM_SVC_RESTART_DELAY)
+		sp->restart.delay_ms = o->restart_delay_ms;
+	if (o->has & SIM_SVC_RESTART_ATTEMPTS)
+		sp->restart.max_attempts = o->restart_attempts;
+	if (o->has & SIM_SVC_RESTART_WINDOW)
+		sp->restart.window_ms = o->restart_window_ms;
+	if (o->has & SIM_SVC_UPDATE_PAR)
+		sp->update.parallelism = o->update_parallelism;
+	if (o->has & SIM_SVC_UPDATE_DELAY)
+		sp->update.delay_ms = o->update_delay_ms;
+	if (o->has & SIM_SVC_CMD) {
+		rc = spec_set_args(sp, (const char *const *)o->args, o->nargs,
+				   why, why_cap);
+		if (rc)
+			return rc;
+	}
+	if (o->has & SIM_SVC_CONSTRAINTS) {
+		sp->ncons = 0;
+		for (uint32_t i = 0; i < o->ncons; i++) {
+			rc = spec_add_constraint(sp, o->cons[i], why, why_cap);
+			if (rc)
+				return rc;
+		}
+	}
+	for (uint32_t i = 0; i < o->nenv; i++) {
+		size_t kn = strcspn(o->env[i], "=") + 1;
+		uint32_t k;
+
+		/* Replace the key if the spec has it, else add it. */
+		for (k = 0; k < sp->nenv; k++)
+			if (strncmp(sp->env[k], o->env[i], kn) == 0)
+				break;
+		if (k < sp->nenv) {
+			char *d = strdup(o->env[i]);
+
+			if (!d)
+				return ERR_NOMEM;
+			free(sp->env[k]);
+			sp->env[k] = d;
+			continue;
+		}
+		rc = spec_add_env(sp, o->env[i], why, why_cap);
+		if (rc)
+			return rc;
+	}
+	return spec_validate(sp, why, why_cap);
+}
+
+/* OPTIONS of `service create/update`, up to `via` or the end. */
+static int
+parse_svc_opts(struct pctx *c, struct sim_svc_opts *o)
+{
+	char why[SPEC_WHY_MAX];
+	const char *t;
+	int rc = 0;
+
+	while (!rc && (t = peek(c)) && strcmp(t, "via")) {
+		next(c);
+		if (!strcmp(t, "replicas")) {
+			rc = need_u32(c, "replicas", SPEC_REPLICAS_MAX,
+				      &o->replicas);
+			o->has |= SIM_SVC_REPLICAS;
+		} else if (!strcmp(t, "global") || !strcmp(t, "replicated")) {
+			o->mode = !strcmp(t, "global") ? SPEC_GLOBAL
+						       : SPEC_REPLICATED;
+			o->has |= SIM_SVC_MODE;
+		} else if (!strcmp(t, "mode")) {
+			enum spec_mode m;
+
+			t = next(c);
+			if (!t || spec_mode_parse(t, &m))
+				return fail(c, "mode needs replicated or "
+					       "global");
+			o->mode = m;
+			o->has |= SIM_SVC_MODE;
+		} else if (!strcmp(t, "constraint")) {
+			struct spec_constraint sc;
+
+			t = next(c);
+			if (!t)
+				return fail(c,
+					    "constraint needs node.KEY==VALUE"
+					    " (or none)");
+			o->has |= SIM_SVC_CONSTRAINTS;
+			if (!strcmp(t, "none"))
+				continue;
+			if (spec_constraint_parse(&sc, t, strlen(t), why,
+						  sizeof(why)))
+				return fail(c, "%s", why);
+			rc = strv_push(c, &o->cons, &o->ncons, t, strlen(t));
+		} else if (!strcmp(t, "max-per-node")) {
+			rc = need_u32(c, "max-per-node", SPEC_REPLICAS_MAX,
+				      &o->max_per_node);
+			o->has |= SIM_SVC_MAX_PER_NODE;
+		} else if (!strcmp(t, "restart")) {
+			enum spec_restart_cond rcnd;
+
+			t = next(c);
+			if (!t || spec_restart_cond_parse(t, &rcnd))
+				return fail(c, "restart needs none, on-failure "
+					       "or any");
+			o->restart_cond = rcnd;
+			o->has |= SIM_SVC_RESTART;
+		} else if (!strcmp(t, "restart-delay")) {
+			rc = need_ms32(c, "restart delay",
+				       &o->restart_delay_ms);
+			o->has |= SIM_SVC_RESTART_DELAY;
+		} else if (!strcmp(t, "restart-attempts")) {
+			rc = need_u32(c, "restart-attempts", SPEC_ATTEMPTS_MAX,
+				      &o->restart_attempts);
+			o->has |= SIM_SVC_RESTART_ATTEMPTS;
+		} else if (!strcmp(t, "restart-window")) {
+			rc = need_ms32(c, "restart window",
+				       &o->restart_window_ms);
+			o->has |= SIM_SVC_RESTART_WINDOW;
+		} else if (!strcmp(t, "update-parallelism")) {
+			rc = need_u32(c, "update-parallelism",
+				      SPEC_REPLICAS_MAX,
+				      &o->update_parallelism);
+			o->has |= SIM_SVC_UPDATE_PAR;
+		} else if (!strcmp(t, "update-delay")) {
+			rc = need_ms32(c, "update delay", &o->update_delay_ms);
+			o->has |= SIM_SVC_UPDATE_DELAY;
+		} else if (!strcmp(t, "cmd")) {
+			const char *w = next(c);
+
+			if (!w || !*w)
+				return fail(c, "cmd needs ARG[,ARG...]");
+			strv_free(o->args, o->nargs);
+			o->args = NULL;
+			o->nargs = 0;
+			while (!rc && *w) {
+				size_t n = strcspn(w, ",");
+
+				if (n)
+					rc = strv_push(c, &o->args, &o->nargs,
+						       w, n);
+				w += n + (w[n] == ',');
+			}
+			o->has |= SIM_SVC_CMD;
+		} else if (!strcmp(t, "env")) {
+			t = next(c);
+			if (!t || !strchr(t, '='))
+				return fail(c, "env needs KEY=VALUE");
+			rc = strv_push(c, &o->env, &o->nenv, t, strlen(t));
+		} else {
+			return fail(c,
+				    "unknown service option '%s' (replicas, "
+				    "global, constraint, max-per-node, restart,"
+				    " restart-delay, restart-attempts, "
+				    "restart-window, update-parallelism, "
+				    "update-delay, cmd, env, via)",
+				    t);
+		}
+	}
+	return rc;
+}
+
+/* `via NODE` at the end of a desired-state change. */
+static int
+parse_via(struct pctx *c, struct sim_sched_act *x)
+{
+	if (!accept(c, "via"))
+		return 0;
+	return parse_set(c, &x->via, "the node after 'via'", false);
+}
+
+/* SERVICE or SERVICE.SLOT (the part after the last dot, when a number). */
+static int
+parse_task_target(struct pctx *c, struct sim_sched_act *x)
+{
+	const char *t = next(c), *dot;
+	size_t n;
+
+	if (!t)
+		return fail(c, "missing SERVICE[.SLOT]");
+	n = strlen(t);
+	x->slot = -1;
+	dot = strrchr(t, '.');
+	if (dot && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1)) {
+		uint64_t v;
+
+		if (parse_u64(dot + 1, &v) || v >= SPEC_REPLICAS_MAX * 8ull)
+			return fail(c, "bad slot in '%s'", t);
+		x->slot = (int64_t)v;
+		n = (size_t)(dot - t);
+	}
+	if (!n || n > SPEC_NAME_MAX || !spec_name_valid(t, n))
+		return fail(c, "bad service name in '%s'", t);
+	memcpy(x->name, t, n);
+	x->name[n] = 0;
+	return 0;
+}
+
+static int
+parse_service_name(struct pctx *c, struct sim_sched_act *x)
+{
+	const char *t = next(c);
+
+	if (!t)
+		return fail(c, "missing service name");
+	if (strlen(t) > SPEC_NAME_MAX || !spec_name_valid(t, strlen(t)))
+		return fail(c,
+			    "service name \"%s\" must match "
+			    "[a-zA-Z0-9][a-zA-Z0-9_.-]* (at most %d bytes)",
+			    t, SPEC_NAME_MAX);
+	snprintf(x->name, sizeof(x->name), "%s", t);
+	return 0;
+}
+
+/* Check a create's options now, so a bad line fails at parse time. */
+static int
+check_create(struct pctx *c, const struct sim_sched_act *x)
+{
+	static const char *const dflt[] = {"sim-task"};
+	char why[SPEC_WHY_MAX];
+	struct spec sp;
+	int rc;
+
+	spec_init(&sp);
+	rc = spec_set_name(&sp, x->name, why, sizeof(why));
+	if (!rc)
+		rc = spec_set_args(&sp, dflt, 1, why, sizeof(why));
+	if (!rc)
+		rc = sim_svc_opts_apply(&x->o, &sp, why, sizeof(why));
+	spec_destroy(&sp);
+	if (rc)
+		return fail(c, "%s", why);
+	return 0;
+}
+
+/* `service ...`, `node ...`, `task-crash`, `task-fail-start`. */
+static int
+parse_sched(struct pctx *c, struct sim_action *a, const char *w)
+{
+	struct sim_sched_act *x = calloc(1, sizeof(*x));
+	struct sim_set *s;
+	int rc = 0;
+
+	if (!x)
+		return fail(c, "out of memory");
+	a->kind = SIM_ACT_SCHED;
+	a->sched = x;
+	if (!strcmp(w, "service")) {
+		const char *op = next(c);
+
+		if (!op)
+			return fail(c, "service needs create, update, scale "
+				       "or remove");
+		if (!strcmp(op, "create")) {
+			x->op = SIM_SCHED_SVC_CREATE;
+			if ((rc = parse_service_name(c, x)) ||
+			    (rc = parse_svc_opts(c, &x->o)) ||
+			    (rc = check_create(c, x)))
+				return rc;
+		} else if (!strcmp(op, "update")) {
+			x->op = SIM_SCHED_SVC_UPDATE;
+			if ((rc = parse_service_name(c, x)) ||
+			    (rc = parse_svc_opts(c, &x->o)))
+				return rc;
+			if (!x->o.has && !x->o.nenv)
+				return fail(c, "service update needs an option "
+					       "to change");
+		} else if (!strcmp(op, "scale")) {
+			x->op = SIM_SCHED_SVC_SCALE;
+			if ((rc = parse_service_name(c, x)) ||
+			    (rc = need_u32(c, "replicas", SPEC_REPLICAS_MAX,
+					   &x->o.replicas)))
+				return rc;
+		} else if (!strcmp(op, "remove") || !strcmp(op, "rm")) {
+			x->op = SIM_SCHED_SVC_REMOVE;
+			if ((rc = parse_service_name(c, x)))
+				return rc;
+		} else {
+			return fail(c,
+				    "unknown service operation '%s' (create, "
+				    "update, scale, remove)",
+				    op);
+		}
+		if ((rc = parse_via(c, x)))
+			return rc;
+		return need_end(c);
+	}
+	if (!strcmp(w, "node")) {
+		const char *op = next(c);
+		enum state_avail av;
+
+		if (!op)
+			return fail(c,
+				    "node needs drain, pause, active or tag");
+		if (!(s = add_set(a)))
+			return fail(c, "out of memory");
+		if (!strcmp(op, "tag")) {
+			x->op = SIM_SCHED_NODE_TAG;
+			if ((rc = parse_set(c, s, "nodes to tag", false)))
+				return rc;
+			while (peek(c) && strcmp(peek(c), "via")) {
+				const char *t = next(c);
+
+				if (x->ntags == NODE_TAGS_MAX)
+					return fail(c, "at most %d tags",
+						    NODE_TAGS_MAX);
+				if (t[0] == '-') {
+					snprintf(x->tags[x->ntags].key,
+						 sizeof(x->tags[0].key), "%s",
+						 t + 1);
+					if (!t[1] ||
+					    strlen(t + 1) > NODE_TAG_KEY_MAX)
+						return fail(c,
+							    "bad tag key "
+							    "'%s'",
+							    t + 1);
+					x->untag[x->ntags++] = true;
+					continue;
+				}
+				if (node_tag_parse(t, &x->tags[x->ntags]))
+					return fail(c,
+						    "bad tag '%s' (want "
+						    "KEY=VALUE or -KEY)",
+						    t);
+				x->ntags++;
+			}
+			if (!x->ntags)
+				return fail(c, "node tag needs KEY=VALUE or "
+					       "-KEY");
+		} else if (state_avail_parse(op, &av) == 0) {
+			x->op = SIM_SCHED_NODE_AVAIL;
+			x->avail = av;
+			if ((rc = parse_set(c, s, "nodes", false)))
+				return rc;
+		} else {
+			return fail(c,
+				    "unknown node operation '%s' (drain, "
+				    "pause, active, tag)",
+				    op);
+		}
+		if ((rc = parse_via(c, x)))
+			return rc;
+		return need_end(c);
+	}
+	x->op = !strcmp(w, "task-crash") ? SIM_SCHED_TASK_CRASH
+					 : SIM_SCHED_TASK_FAIL;
+	if ((rc = parse_task_target(c, x)))
+		return rc;
+	x->exit_code = 1;
+	x->times = 1;
+	for (;;) {
+		if (accept(c, "on")) {
+			if (a->nsets)
+				return fail(c, "one 'on SET' only");
+			if (!(s = add_set(a)))
+				return fail(c, "out of memory");
+			if ((rc = parse_set(c, s, "nodes after 'on'", false)))
+				return rc;
+		} else if (x->op == SIM_SCHED_TASK_CRASH && accept(c, "exit")) {
+			const char *t = next(c);
+			char *end;
+			long v;
+
+			if (!t)
+				return fail(c, "exit needs a code");
+			errno = 0;
+			v = strtol(t, &end, 10);
+			if (errno || *end || v < -255 || v > 255)
+				return fail(c,
+					    "bad exit code '%s' (-255..255; "
+					    "negative: killed by that "
+					    "signal)",
+					    t);
+			x->exit_code = (int32_t)v;
+		} else if (x->op == SIM_SCHED_TASK_FAIL && accept(c, "times")) {
+			if ((rc = need_u32(c, "times", 1000000, &x->times)))
+				return rc;
+			if (!x->times)
+				return fail(c, "times must be > 0");
+			x->for_us = 0;
+		} else if (x->op == SIM_SCHED_TASK_FAIL && accept(c, "for")) {
+			if ((rc = need_time(c, "time", &x->for_us)))
+				return rc;
+			if (!x->for_us)
+				return fail(c, "for must be > 0");
+			x->times = 0;
+		} else {
+			break;
+		}
+	}
+	return need_end(c);
 }
 
 static int
@@ -764,6 +1255,9 @@ parse_action(struct pctx *c, struct sim_action *a)
 	} else if (!strcmp(w, "expect")) {
 		a->kind = SIM_ACT_EXPECT;
 		return parse_expect(c, a->t_us, &a->expect);
+	} else if (!strcmp(w, "service") || !strcmp(w, "node") ||
+		   !strcmp(w, "task-crash") || !strcmp(w, "task-fail-start")) {
+		return parse_sched(c, a, w);
 	} else {
 		return fail(c, "unknown action '%s'", w);
 	}
@@ -937,6 +1431,67 @@ parse_setting(struct pctx *c, const char *w)
 		if ((rc = parse_net(c, &ch, NULL, false)))
 			return rc;
 		sim_net_apply(&sc->net, &ch);
+	} else if (!strcmp(w, "tags")) {
+		struct sim_tag_rule r;
+		void *p;
+
+		memset(&r, 0, sizeof(r));
+		rc = parse_set(c, &r.set, "nodes to tag", false);
+		for (uint32_t i = 0; !rc && i < r.set.n; i++)
+			if (r.set.items[i].kind != SIM_ITEM_RANGE &&
+			    r.set.items[i].kind != SIM_ITEM_ALL)
+				rc = fail(c, "tags needs explicit nodes "
+					     "(3, 0-9, all)");
+		while (!rc && (t = next(c))) {
+			if (r.ntags == NODE_TAGS_MAX)
+				rc = fail(c, "at most %d tags", NODE_TAGS_MAX);
+			else if (node_tag_parse(t, &r.tags[r.ntags]))
+				rc = fail(c, "bad tag '%s' (want KEY=VALUE)",
+					  t);
+			else
+				r.ntags++;
+		}
+		if (!rc && !r.ntags)
+			rc = fail(c, "tags needs KEY=VALUE after the nodes");
+		if (rc) {
+			set_release(&r.set);
+			return rc;
+		}
+		r.line = c->line;
+		p = realloc(sc->tag_rules,
+			    (sc->ntag_rules + 1) * sizeof(*sc->tag_rules));
+		if (!p) {
+			set_release(&r.set);
+			return fail(c, "out of memory");
+		}
+		sc->tag_rules = p;
+		sc->tag_rules[sc->ntag_rules++] = r;
+		return 0;
+	} else if (!strcmp(w, "task")) {
+		struct sim_latency *l;
+		uint64_t us;
+
+		t = next(c);
+		if (t && !strcmp(t, "start-delay"))
+			l = &sc->task_start;
+		else if (t && !strcmp(t, "stop-delay"))
+			l = &sc->task_stop;
+		else
+			return fail(c, "task needs start-delay or stop-delay");
+		t = peek(c);
+		if (t && !sim_parse_time_us(t, &us)) {
+			next(c);
+			memset(l, 0, sizeof(*l));
+			l->kind = SIM_LAT_CONST;
+			l->a_us = us;
+		} else if ((rc = parse_latency(c, l))) {
+			return rc;
+		}
+	} else if (!strcmp(w, "overlap")) {
+		t = next(c);
+		if (!t || parse_duration_ms(t, &v))
+			return fail(c, "overlap needs a time (e.g. 5s)");
+		sc->overlap_ms = v;
 	} else if (!strcmp(w, "expect")) {
 		uint32_t idx;
 
@@ -1134,6 +1689,8 @@ sim_scenario_finalize(struct sim_scenario *sc, char *why, size_t why_cap)
 		rc = check_set(&a->bridge, limit, &bad);
 		for (uint32_t k = 0; !rc && k < a->nsets; k++)
 			rc = check_set(&a->sets[k], limit, &bad);
+		if (!rc && a->sched)
+			rc = check_set(&a->sched->via, limit, &bad);
 		if (rc) {
 			snprintf(why, why_cap,
 				 "%s:%u: node-%u does not exist (the run has "

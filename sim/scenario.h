@@ -14,6 +14,10 @@
  *   net loss 1%                  net latency uniform 1ms 5ms
  *   at 30s crash node-7          at 40s partition 0-49 | 50-99
  *   at 90s heal                  at 95s expect digests == 1
+ *   tags 0-9 zone=a              task start-delay 50ms
+ *   at 5s service create web replicas 20 constraint node.zone==a
+ *   at 60s crash manager         at 70s task-crash web.3 exit 1
+ *   at 80s node drain 3-5        at 90s service update web env V=2
  *   expect dead_everywhere_p99 < 15s
  *
  * Parsing checks everything it can (unknown words, bad numbers, node
@@ -32,6 +36,8 @@
 #include <stdint.h>
 
 #include "gossip/profile.h"
+#include "sched/node.h"
+#include "sched/spec.h"
 #include "sim/net.h"
 
 #define SIM_SEEDS_MAX 8
@@ -44,6 +50,7 @@ enum sim_item_kind {
 	SIM_ITEM_RANDOM,    /* lo running non-seed nodes, at random */
 	SIM_ITEM_ALL,	    /* every node that exists */
 	SIM_ITEM_REST,	    /* partition: every node not in another group */
+	SIM_ITEM_MANAGER,   /* the nodes acting as manager when it runs */
 };
 
 struct sim_item {
@@ -74,6 +81,7 @@ enum sim_act_kind {
 	SIM_ACT_NET,	/* net change (on set when nsets) */
 	SIM_ACT_CHURN,	/* every d1 for d2; flag: crash instead of leave */
 	SIM_ACT_EXPECT, /* expects[expect] */
+	SIM_ACT_SCHED,	/* services, nodes, task faults: `sched` */
 };
 
 /* A change to the network: which knob, and its new value. */
@@ -95,6 +103,74 @@ struct sim_net_change {
 	uint64_t val;
 };
 
+/* Scheduling actions (sim/sched.c runs them). */
+enum sim_sched_op {
+	SIM_SCHED_SVC_CREATE = 1, /* service create NAME OPTIONS */
+	SIM_SCHED_SVC_UPDATE,	  /* service update NAME OPTIONS */
+	SIM_SCHED_SVC_SCALE,	  /* service scale NAME N */
+	SIM_SCHED_SVC_REMOVE,	  /* service remove NAME */
+	SIM_SCHED_NODE_AVAIL,	  /* node drain|pause|active SET */
+	SIM_SCHED_NODE_TAG,	  /* node tag SET K=V ... */
+	SIM_SCHED_TASK_CRASH,	  /* task-crash SERVICE[.SLOT] [on SET] */
+	SIM_SCHED_TASK_FAIL,	  /* task-fail-start SERVICE[.SLOT] [on SET] */
+};
+
+/* Which spec options a service line gave (bits of sim_svc_opts.has). */
+enum sim_svc_field {
+	SIM_SVC_REPLICAS = 1 << 0,
+	SIM_SVC_MODE = 1 << 1,
+	SIM_SVC_MAX_PER_NODE = 1 << 2,
+	SIM_SVC_RESTART = 1 << 3,
+	SIM_SVC_RESTART_DELAY = 1 << 4,
+	SIM_SVC_RESTART_ATTEMPTS = 1 << 5,
+	SIM_SVC_RESTART_WINDOW = 1 << 6,
+	SIM_SVC_UPDATE_PAR = 1 << 7,
+	SIM_SVC_UPDATE_DELAY = 1 << 8,
+	SIM_SVC_CMD = 1 << 9,
+	SIM_SVC_CONSTRAINTS = 1 << 10, /* replace the constraints */
+};
+
+/* Spec options of a `service create/update` line. */
+struct sim_svc_opts {
+	uint32_t has; /* enum sim_svc_field bits */
+	uint32_t replicas;
+	uint32_t mode; /* enum spec_mode */
+	uint32_t max_per_node;
+	uint32_t restart_cond; /* enum spec_restart_cond */
+	uint32_t restart_delay_ms, restart_attempts, restart_window_ms;
+	uint32_t update_parallelism, update_delay_ms;
+	char **args; /* `cmd a,b,c` */
+	uint32_t nargs;
+	char **env; /* `env K=V`, each added or replacing its key */
+	uint32_t nenv;
+	char **cons; /* `constraint node.k==v` (text form) */
+	uint32_t ncons;
+};
+
+struct sim_sched_act {
+	uint32_t op; /* enum sim_sched_op */
+	char name[SPEC_NAME_MAX + 1];
+	int64_t slot; /* task faults: the slot, -1 every slot */
+	struct sim_svc_opts o;
+	struct sim_set via; /* the node that takes a change (n == 0: the
+			     * lowest running node) */
+	uint32_t avail;	    /* enum state_avail */
+	struct node_tag tags[NODE_TAGS_MAX];
+	bool untag[NODE_TAGS_MAX]; /* `-KEY`: remove the tag */
+	uint32_t ntags;
+	int32_t exit_code; /* task-crash */
+	uint32_t times;	   /* task-fail-start: starts that fail (0: for) */
+	uint64_t for_us;   /* task-fail-start: starts fail for this long */
+};
+
+/* `tags SET K=V ...`: the tags nodes in SET start with. */
+struct sim_tag_rule {
+	struct sim_set set;
+	struct node_tag tags[NODE_TAGS_MAX];
+	uint32_t ntags;
+	uint32_t line;
+};
+
 struct sim_action {
 	uint64_t t_us;
 	uint32_t line;
@@ -109,6 +185,7 @@ struct sim_action {
 	uint32_t count;
 	struct sim_net_change net;
 	uint32_t expect;
+	struct sim_sched_act *sched; /* SIM_ACT_SCHED */
 };
 
 enum sim_op {
@@ -161,10 +238,25 @@ struct sim_scenario {
 	uint32_t nacts;
 	struct sim_expect *expects;
 	uint32_t nexpects;
+
+	/* scheduling */
+	struct sim_tag_rule *tag_rules;
+	uint32_t ntag_rules;
+	struct sim_latency
+		task_start; /* emulated start: TASK_START to running */
+	struct sim_latency task_stop; /* emulated stop: TASK_STOP to gone */
+	uint64_t overlap_ms; /* a move may run a slot twice this long */
 };
 
+/* Apply a service line's options to a spec (create: on a fresh one with
+ * the name set; update: on a copy of the current one). 0 or a negative
+ * error with a reason in why (the spec may then be half changed). */
+int sim_svc_opts_apply(const struct sim_svc_opts *o, struct spec *sp, char *why,
+		       size_t why_cap);
+
 /* Defaults: 10 nodes, seed 1, 60 s, lan, crypto on, seed node-0, 10 ms
- * stagger, automatic sampling and grace, epoch 1.7e12 ms. */
+ * stagger, automatic sampling and grace, epoch 1.7e12 ms; tasks start in
+ * 50 ms and stop in 10 ms; a move may run a slot twice for 5 s. */
 void sim_scenario_init(struct sim_scenario *sc);
 void sim_scenario_release(struct sim_scenario *sc);
 

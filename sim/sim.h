@@ -21,8 +21,9 @@
  * Randomness: every draw comes from a stream derived from the run seed with
  * rng_stream(): one per node for its protocol (its config seed, which also
  * makes its nonces), one per node for the network (what its packets draw),
- * and one for the faults (random victims, churn). Adding a fault does not
- * change what any node draws.
+ * one per node life for its emulated process driver (sim/sched.c: start
+ * and stop delays), and one for the faults (random victims, churn). Adding
+ * a fault does not change what any node draws.
  *
  * Determinism: given the same scenario and seed, the sequence of events,
  * every byte delivered and every metric is the same on every run. The
@@ -80,8 +81,10 @@ struct sim_node_spec {
 	const struct profile *prof;
 	const struct keyring *keyring; /* empty: unencrypted */
 	const char *cluster;
-	struct intern *pool;   /* shared by every node of the run */
-	const struct log *log; /* NULL: the node logs nothing */
+	struct intern *pool;	     /* shared by every node of the run */
+	const struct log *log;	     /* NULL: the node logs nothing */
+	const struct node_tag *tags; /* tags it starts with (node_config) */
+	unsigned ntags;
 };
 
 /*
@@ -127,6 +130,24 @@ struct sim_node_ops {
 	bool (*self_info)(const void *n, struct swim_member_info *out);
 	size_t (*preload)(void *n, uint64_t now_ms,
 			  const struct swim_member_info *m, size_t count);
+
+	/* Scheduling (sched/node.h), NULL for node kinds without it (the
+	 * toy): scenario lines that need it are then refused at run time.
+	 * Returns as the node_* function of the same name. */
+	int (*service_create)(void *n, uint64_t now_ms, const struct spec *s,
+			      char *why, size_t why_cap);
+	int (*service_update)(void *n, uint64_t now_ms, const struct spec *s,
+			      char *why, size_t why_cap);
+	int (*service_scale)(void *n, uint64_t now_ms, const char *name,
+			     uint32_t replicas, char *why, size_t why_cap);
+	int (*service_remove)(void *n, uint64_t now_ms, const char *name);
+	int (*set_availability)(void *n, uint64_t now_ms, const char *name,
+				enum state_avail a);
+	int (*set_tags)(void *n, uint64_t now_ms, const struct node_tag *tags,
+			unsigned ntags);
+	int (*task_report)(void *n, uint64_t now_ms,
+			   const struct state_task *t);
+	const struct state *(*state)(const void *n);
 };
 
 /* The real `struct node` (sched/node.h). */
