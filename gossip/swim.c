@@ -101,6 +101,7 @@ enum stream_purpose {
 	SP_PUSHPULL = 2,
 	SP_RECONNECT = 3,
 	SP_PING = 4, /* TCP fallback ping of a probe */
+	SP_PUSH = 5, /* our full table, after a probe found views differ */
 };
 
 struct susp {
@@ -1729,7 +1730,7 @@ out:
  * view is the same as ours). */
 static int
 encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join,
-	     bool live_too)
+	     bool live_too, uint64_t flags)
 {
 	struct codec_writer w;
 	struct wire_hdr h;
@@ -1743,7 +1744,7 @@ encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join,
 	s->scratch.max = s->cfg.prof.stream_max;
 	codec_writer_init(&w, &s->scratch);
 	next_hdr(s, &h, now);
-	wire_stream_begin_digest(&w, &h, kind, join, s->digest, count);
+	wire_stream_begin_digest(&w, &h, kind, join, s->digest, flags, count);
 	for (uint32_t i = 0; i < s->tab.hi; i++) {
 		const struct member *e = &s->tab.m[i];
 		struct wire_member wm;
@@ -1886,7 +1887,14 @@ stream_request(struct swim *s, uint64_t now, const struct addr *to,
 {
 	if (s->nstreams == STREAMS_MAX)
 		return;
-	if (encode_state(s, now, WIRE_STREAM_REQ, purpose == SP_JOIN, true))
+	/* A periodic push-pull starts as a probe: our digest and departed
+	 * members only; the peer asks for the rest if its view differs.
+	 * Joins and reconnects (healing) exchange everything at once. */
+	if (purpose == SP_PUSHPULL
+		    ? encode_state(s, now, WIRE_STREAM_REQ, false, false,
+				   WIRE_PP_PROBE)
+		    : encode_state(s, now, WIRE_STREAM_REQ, purpose == SP_JOIN,
+				   true, 0))
 		return;
 	stream_send(s, now, to, purpose, 0);
 }
@@ -2000,8 +2008,12 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 	if (same)
 		s->st.pushpulls_same++;
 	/* Merge first, then answer: the reply already carries our reaction
-	 * (e.g. a refutation of what the peer believed about us). */
-	if (encode_state(s, now, WIRE_STREAM_RESP, ws.join, !same) == 0 &&
+	 * (e.g. a refutation of what the peer believed about us). A probe
+	 * whose view differs from ours gets our whole table and a request
+	 * for its own. */
+	if (encode_state(s, now, WIRE_STREAM_RESP, ws.join, !same,
+			 !same && (ws.flags & WIRE_PP_PROBE) ? WIRE_PP_WANT
+							     : 0) == 0 &&
 	    seal_out(s, SWIM_OUT_STREAM_RESP, conn_id, NULL,
 		     crypto_key_id_of(p, n)) == 0)
 		s->st.stream_bytes_out += s->out[s->nout - 1].len;
@@ -2069,8 +2081,9 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 {
 	struct pending_stream *ps;
 	struct wire_stream ws;
+	struct addr want_to;
 	uint8_t *pt = NULL;
-	bool ok = false;
+	bool ok = false, want = false;
 
 	now = clamp_now(s, now);
 	s->st.stream_bytes_in += n;
@@ -2094,6 +2107,11 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 		} else if (ws.kind == WIRE_STREAM_RESP &&
 			   merge_stream(s, now, &ws, false)) {
 			ok = true;
+			if ((ws.flags & WIRE_PP_WANT) &&
+			    ps->purpose == SP_PUSHPULL) {
+				want_to = ps->to;
+				want = true;
+			}
 		} else {
 			drop(s, SWIM_DROP_DECODE);
 		}
@@ -2104,6 +2122,10 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 	ps = stream_find(s, stream_id);
 	if (ps)
 		stream_done(s, now, ps, ok);
+	/* The peer's view differed: push ours too (the second half of the
+	 * exchange a probe saved when views were the same). */
+	if (want && !s->stopped)
+		stream_request(s, now, &want_to, SP_PUSH);
 }
 
 void

@@ -221,14 +221,18 @@ wire_dgram_end(struct wire_dgram *d)
 void
 wire_stream_begin_digest(struct codec_writer *w, const struct wire_hdr *h,
 			 uint8_t kind, bool join, uint64_t digest,
-			 uint32_t nmembers)
+			 uint64_t flags, uint32_t nmembers)
 {
-	/* Key 12 first after the header, so that the members array and the
-	 * application state keep their places. */
-	codec_write_map(w, 10);
+	/* Keys 12 and 13 first after the header, so that the members array
+	 * and the application state keep their places. */
+	codec_write_map(w, flags ? 11 : 10);
 	write_hdr_fields(w, h);
 	codec_write_uint(w, 12);
 	codec_write_uint(w, digest);
+	if (flags) {
+		codec_write_uint(w, 13);
+		codec_write_uint(w, flags);
+	}
 	codec_write_uint(w, 6);
 	codec_write_uint(w, kind);
 	codec_write_uint(w, 7);
@@ -590,7 +594,7 @@ wire_stream_decode(const uint8_t *p, size_t len, struct wire_stream *s)
 			return rc;
 		if (rc)
 			continue;
-		if (key >= 6 && key <= 12) {
+		if (key >= 6 && key <= 13) {
 			if (seen & (1u << key))
 				return codec_fail(&r, ERR_DECODE);
 			seen |= 1u << key;
@@ -629,6 +633,10 @@ wire_stream_decode(const uint8_t *p, size_t len, struct wire_stream *s)
 			if (codec_read_uint(&r, &s->digest))
 				return r.err;
 			s->has_digest = true;
+			break;
+		case 13:
+			if (codec_read_uint(&r, &s->flags))
+				return r.err;
 			break;
 		default:
 			if (codec_skip(&r))

@@ -17,6 +17,11 @@
  *   |  5  | messages: [msg, ...]     |       | 10  | ping seq (uint)        |
  *   +-----+--------------------------+       | 11  | ping target (str)      |
  *                                            | 12  | live digest (uint)     |
+ *                                            | 13  | flags (uint): 1 probe  |
+ *                                            |     | (a request carrying    |
+ *                                            |     | only departed members),|
+ *                                            |     | 2 want (a response     |
+ *                                            |     | asking for our table)  |
  *                                            +-----+------------------------+
  *   stream kinds: 1 push-pull request, 2 push-pull response, 3 TCP ping
  *   (members empty, 10 and 11 set), 4 its ack (10 set)
@@ -133,7 +138,14 @@ struct wire_stream {
 	uint32_t target_len;
 	bool has_digest;     /* push-pull: the sender's live digest */
 	uint64_t digest;
+	uint64_t flags;	     /* WIRE_PP_* */
 };
+
+/* Push-pull flags (stream key 13). */
+#define WIRE_PP_PROBE 1u /* request: only our departed members; answer
+			  * in full (with WIRE_PP_WANT) if our live digest
+			  * differs from yours */
+#define WIRE_PP_WANT 2u	 /* response: views differ, send your table */
 
 /* ---- writing ---- */
 
@@ -168,10 +180,11 @@ size_t wire_msg_size(const struct wire_msg *m);
  * and wire_stream_app(). Errors stick in w. */
 void wire_stream_begin(struct codec_writer *w, const struct wire_hdr *h,
 		       uint8_t kind, bool join, uint32_t nmembers);
-/* The same with the sender's live digest (key 12). */
+/* The same with the sender's live digest (key 12) and flags (key 13,
+ * written when not 0). */
 void wire_stream_begin_digest(struct codec_writer *w, const struct wire_hdr *h,
 			      uint8_t kind, bool join, uint64_t digest,
-			      uint32_t nmembers);
+			      uint64_t flags, uint32_t nmembers);
 void wire_member_write(struct codec_writer *w, const struct wire_member *m);
 void wire_stream_app(struct codec_writer *w, const uint8_t *p, size_t n);
 
