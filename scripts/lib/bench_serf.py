@@ -843,10 +843,10 @@ def main():
     ap.add_argument("--failovers", type=int, default=3,
                     help="how many of shoal's crash victims are its managers "
                          "(row 5)")
-    ap.add_argument("--join-timeout", type=int, default=40)
+    ap.add_argument("--join-timeout", type=int, default=25)
     ap.add_argument("--joins", type=int, default=3,
                     help="join trials (the first is the main run's)")
-    ap.add_argument("--join-trial-timeout", type=int, default=40)
+    ap.add_argument("--join-trial-timeout", type=int, default=25)
     ap.add_argument("--crash-timeout", type=int, default=60)
     args = ap.parse_args()
     signal.signal(signal.SIGINT, on_signal)
