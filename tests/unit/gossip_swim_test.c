@@ -910,6 +910,62 @@ test_leave_alone(void **state)
 	net_free(net);
 }
 
+/* Push-pull probes: converged peers answer "same view" without their
+ * tables; a node that missed a rumour (deaf while it spread, and gossip
+ * is over) still learns it by push-pull: its view differs, so the full
+ * exchange follows. */
+static void
+test_pushpull_probe(void **state)
+{
+	struct net *net = net_new();
+	uint64_t same = 0;
+	int n[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "q%d", i);
+		n[i] = net_add(net, name, &key_a, "test", 0);
+		((struct profile *)swim_profile(net->n[n[i]]))
+			->push_pull_interval_ms = 3000;
+		if (i)
+			join(net, n[i], n[0]);
+	}
+	/* The first push-pull was scheduled from the profile at creation
+	 * (15-45 s); later ones follow the 3 s set above. */
+	run(net, 60000);
+	for (int i = 0; i < 4; i++) {
+		same += swim_stats(net->n[n[i]])->pushpulls_same;
+		if (getenv("SWIM_TEST_VERBOSE"))
+			fprintf(stderr, "q%d pushpulls %llu same %llu streams %llu digest %llx\n", i,
+				(unsigned long long)swim_stats(net->n[n[i]])->pushpulls,
+				(unsigned long long)swim_stats(net->n[n[i]])->pushpulls_same,
+				(unsigned long long)swim_stats(net->n[n[i]])->streams_out,
+				(unsigned long long)swim_digest(net->n[n[i]]));
+	}
+	assert_true(same > 0);
+	/* q3 misses q0's metadata change entirely. */
+	net->deaf[n[3]] = true;
+	assert_int_equal(swim_set_meta(net->n[n[0]], net->now, "v2", 2), 0);
+	drain(net, n[0]);
+	run(net, 5000);
+	assert_int_not_equal(swim_digest(net->n[n[3]]),
+			     swim_digest(net->n[n[0]]));
+	net->deaf[n[3]] = false;
+	/* Gossip is over; only push-pull can bring it now. */
+	run(net, 20000);
+	assert_int_equal(swim_digest(net->n[n[3]]), swim_digest(net->n[n[0]]));
+	{
+		struct swim_member_info mi;
+
+		assert_true(swim_member_find(net->n[n[3]], "q0", &mi));
+		assert_int_equal(mi.meta_len, 2);
+		assert_memory_equal(mi.meta, "v2", 2);
+	}
+	net_free(net);
+}
+
 static void
 test_profile(void **state)
 {
@@ -963,6 +1019,7 @@ main(void)
 		cmocka_unit_test(test_tcp_fallback),
 		cmocka_unit_test(test_small_cluster_fairness),
 		cmocka_unit_test(test_leave_alone),
+		cmocka_unit_test(test_pushpull_probe),
 		cmocka_unit_test(test_profile),
 	};
 
