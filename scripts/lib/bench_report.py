@@ -448,7 +448,7 @@ def merge(build, status_file, out_json):
             label = {"not-yet": "not yet", "failed": "could not run"}.get(
                 entry["status"], entry["status"])
             rows.append(line(row, "%s: %s" % (what, label), "-",
-                             target=entry["message"][:60]))
+                             target=entry["message"][:90]))
             if part == "serf":
                 rows.append(line("5", "manager failover", "not yet",
                                  target="needs row 4's hosts"))
