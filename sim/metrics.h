@@ -233,6 +233,7 @@ struct sim_sample {
 	uint64_t inflight;	  /* events pending in the engine */
 	/* scheduling (sim/sched.c) */
 	uint32_t desired, running; /* replicas wanted / running */
+	uint32_t majority;	   /* ... running where a majority is */
 	uint32_t processes;	   /* emulated processes running */
 	uint32_t doubled;	   /* slots running on two nodes or more */
 	uint32_t managers;	   /* distinct live managers named */

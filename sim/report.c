@@ -608,20 +608,20 @@ write_csv(const char *dir, const struct sim *s, char *why, size_t cap)
 	fprintf(f, "t_s,live,digests,largest_view,alive_min,alive_mean,"
 		   "alive_max,suspect_entries,failed_entries,health_max,"
 		   "msgs_per_node_s,bytes_per_node_s,events_pending,"
-		   "replicas_desired,replicas_running,processes,doubled,"
-		   "managers,leaders,no_manager\n");
+		   "replicas_desired,replicas_running,replicas_majority,"
+		   "processes,doubled,managers,leaders,no_manager\n");
 	for (uint32_t k = 0; k < m->nsamples; k++) {
 		const struct sim_sample *x = &m->samples[k];
 
 		fprintf(f,
 			"%.3f,%u,%u,%u,%u,%.2f,%u,%" PRIu64 ",%" PRIu64
-			",%u,%.2f,%.1f,%" PRIu64 ",%u,%u,%u,%u,%u,%u,%u\n",
+			",%u,%.2f,%.1f,%" PRIu64 ",%u,%u,%u,%u,%u,%u,%u,%u\n",
 			(double)x->t_us / 1e6, x->live, x->digests, x->largest,
 			x->alive_min, x->alive_mean, x->alive_max,
 			x->suspect_sum, x->failed_sum, x->health_max,
 			x->msgs_ps, x->bytes_ps, x->inflight, x->desired,
-			x->running, x->processes, x->doubled, x->managers,
-			x->leaders, x->no_manager);
+			x->running, x->majority, x->processes, x->doubled,
+			x->managers, x->leaders, x->no_manager);
 	}
 	rc = close_file(f, "timeseries.csv", why, cap);
 	if (rc)
@@ -956,19 +956,20 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 	const struct sim_metrics *m = sim_metrics(s);
 	uint32_t ns = m->nsamples, nr = m->nrum;
 	double *t = calloc(ns + 1, sizeof(double));
-	double *y[8];
+	double *y[9];
 	double *cx[3], *cy[3];
 	size_t cn = 0, jn = 0;
 	int rc = ERR_NOMEM;
 
-	for (int k = 0; k < 8; k++)
+	for (int k = 0; k < 9; k++)
 		y[k] = calloc(ns + 1, sizeof(double));
 	for (int k = 0; k < 3; k++) {
 		cx[k] = calloc(nr + 1, sizeof(double));
 		cy[k] = calloc(nr + 1, sizeof(double));
 	}
 	if (!t || !y[0] || !y[1] || !y[2] || !y[3] || !y[4] || !y[5] || !y[6] ||
-	    !y[7] || !cx[0] || !cx[1] || !cx[2] || !cy[0] || !cy[1] || !cy[2]) {
+	    !y[7] || !y[8] || !cx[0] || !cx[1] || !cx[2] || !cy[0] || !cy[1] ||
+	    !cy[2]) {
 		snprintf(why, cap, "out of memory");
 		goto out;
 	}
@@ -984,16 +985,18 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 		y[5][k] = x->desired;
 		y[6][k] = x->running;
 		y[7][k] = x->processes;
+		y[8][k] = x->majority;
 	}
 	if (ns && m->samples[ns - 1].services) {
 		struct series v[] = {
 			{"desired", "#888", t, y[5], ns, false},
 			{"running (truth)", "#2a7", t, y[6], ns, false},
+			{"running with a majority", "#27c", t, y[8], ns, false},
 			{"processes", "#c33", t, y[7], ns, false},
 		};
 		rc = svg_plot(dir, "replicas.svg",
 			      "Replicas desired and running", "time (s)",
-			      "replicas", v, 3, 0, NAN, why, cap);
+			      "replicas", v, 4, 0, NAN, why, cap);
 		if (rc)
 			goto out;
 		rc = write_resched_svg(dir, s, why, cap);
@@ -1080,7 +1083,7 @@ write_svgs(const char *dir, const struct sim *s, char *why, size_t cap)
 	}
 out:
 	free(t);
-	for (int k = 0; k < 8; k++)
+	for (int k = 0; k < 9; k++)
 		free(y[k]);
 	for (int k = 0; k < 3; k++) {
 		free(cx[k]);

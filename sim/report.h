@@ -15,7 +15,8 @@
  *   traffic.svg       bytes sent per node per second over time
  * and, when the run had services (sim/sched.c):
  *   reschedules.csv   one row per replica a crash took down, its times
- *   replicas.svg      replicas desired, running and processes over time
+ *   replicas.svg      replicas desired, running (anywhere, with a
+ *                     majority) and processes over time
  *   reschedule.svg    CDF of crash to first death / replica running again
  *                     / all of the crash's replicas running again
  */

@@ -1871,6 +1871,7 @@ sim_sched_sample(struct sim *s, struct sim_sample *row)
 	count_now(s, &c);
 	row->desired = c.desired;
 	row->running = c.running;
+	row->majority = c.majority;
 	row->doubled = c.doubled;
 	row->no_manager = c.no_manager;
 }
