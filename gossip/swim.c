@@ -2345,7 +2345,10 @@ swim_tick(struct swim *s, uint64_t now)
 	if (!s->pr.active && now >= s->probe_next_ms)
 		probe_start(s, now);
 
-	if (now >= s->gossip_next_ms) {
+	/* The gossip round runs only while there is something to spread;
+	 * when the queue was empty at its time, the round stays due, so a
+	 * broadcast queued later goes out at once. */
+	if (now >= s->gossip_next_ms && dissem_len(&s->q) > 0) {
 		s->gossip_next_ms = now + p->gossip_interval_ms;
 		gossip(s, now);
 	}
@@ -2393,7 +2396,8 @@ swim_next_deadline(const struct swim *s)
 	} else {
 		min_at(&t, s->probe_next_ms);
 	}
-	min_at(&t, s->gossip_next_ms);
+	if (dissem_len(&s->q) > 0)
+		min_at(&t, s->gossip_next_ms);
 	if (s->cfg.prof.push_pull_interval_ms)
 		min_at(&t, s->pushpull_next_ms);
 	if (s->cfg.prof.reconnect_interval_ms)
