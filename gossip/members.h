@@ -25,10 +25,6 @@
 
 #define MTAB_NONE UINT32_MAX
 
-/* member.flags */
-#define MEMBER_F_QUIET 0x01 /* learned from a push-pull table and not yet
-			     * heard as a rumour: relay it when we do */
-
 struct member {
 	struct istr *name;  /* NULL: the slot is free */
 	struct istr *ident; /* address (wire form, 1-byte length first) and

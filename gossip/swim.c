@@ -1040,12 +1040,10 @@ refute(struct swim *s, uint64_t now, uint64_t accused)
 	member_event(s, SWIM_EV_REFUTED, now, s->self);
 }
 
-/* quiet_new: a member new to us is added without being re-gossiped (it
- * came from a push-pull table: news to us, old news to the cluster). */
 static void
 on_alive(struct swim *s, uint64_t now, const char *name, size_t len,
 	 uint64_t inc, const struct addr *addr, const uint8_t *meta,
-	 size_t meta_len, bool quiet_new)
+	 size_t meta_len)
 {
 	uint32_t slot = mtab_find(&s->tab, name, len);
 	struct member *e;
@@ -1068,18 +1066,14 @@ on_alive(struct swim *s, uint64_t now, const char *name, size_t len,
 		set_changed(s, slot, now);
 		digest_in(s, slot);
 		probe_insert(s, slot);
-		if (quiet_new)
-			e->flags |= MEMBER_F_QUIET;
-		else
-			announce(s, slot, NULL);
+		announce(s, slot, NULL);
 		member_event(s, SWIM_EV_JOIN, now, slot);
 		return;
 	}
 	e = mem(s, slot);
 	/* Old news about someone else (the common case in push-pull, where
 	 * whole tables come in): decided without interning anything. */
-	if (slot != s->self && (inc < e->inc ||
-				(inc == e->inc && !(e->flags & MEMBER_F_QUIET))))
+	if (slot != s->self && inc <= e->inc)
 		return;
 	ident = mtab_ident(&s->tab, addr, meta, meta_len);
 	if (!ident)
@@ -1111,17 +1105,8 @@ on_alive(struct swim *s, uint64_t now, const char *name, size_t len,
 	}
 	if (inc <= e->inc) {
 		intern_put(s->env.pool, ident);
-		/* We knew this quietly, from a table; now it reaches us as a
-		 * rumour: pass it on once, as if we had just learned it, so
-		 * that quiet knowers never become dead ends of an epidemic. */
-		if (inc == e->inc && !quiet_new && same_ident &&
-		    (e->flags & MEMBER_F_QUIET) && e->state == SWIM_ALIVE) {
-			e->flags &= (uint8_t)~MEMBER_F_QUIET;
-			announce(s, slot, NULL);
-		}
 		return;
 	}
-	e->flags &= (uint8_t)~MEMBER_F_QUIET;
 	old = e->state;
 	digest_out(s, slot);
 	e->inc = inc;
@@ -1186,7 +1171,6 @@ on_suspect(struct swim *s, uint64_t now, const char *name, size_t len,
 		return;
 	digest_out(s, slot);
 	e->inc = inc;
-	e->flags &= (uint8_t)~MEMBER_F_QUIET;
 	mtab_set_state(&s->tab, slot, SWIM_SUSPECT);
 	set_changed(s, slot, now);
 	digest_in(s, slot);
@@ -1219,7 +1203,6 @@ on_dead(struct swim *s, uint64_t now, const char *name, size_t len,
 	who = intern_get(s->env.pool, from, from_len);
 	digest_out(s, slot);
 	e->inc = inc;
-	e->flags &= (uint8_t)~MEMBER_F_QUIET;
 	mtab_set_state(&s->tab, slot, left ? SWIM_LEFT : SWIM_DEAD);
 	set_changed(s, slot, now);
 	digest_in(s, slot);
@@ -1593,7 +1576,7 @@ handle_msg(struct swim *s, uint64_t now, const struct addr *from,
 		return;
 	case WIRE_ALIVE:
 		on_alive(s, now, m->node, m->node_len, m->inc, &m->addr,
-			 m->data, m->data_len, false);
+			 m->data, m->data_len);
 		return;
 	case WIRE_SUSPECT:
 		on_suspect(s, now, m->node, m->node_len, m->inc, m->from,
@@ -1822,15 +1805,13 @@ merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws,
 			continue;
 		switch (wm.state) {
 		case SWIM_ALIVE:
-			/* The sender's own entry is news to spread (that is
-			 * how a join travels); other members new to us are
-			 * anti-entropy, not news: re-gossiping a joiner's
-			 * whole first table would flood the cluster. */
+			/* Everything new to us is re-gossiped, as memberlist
+			 * does: a member that joined a moment after the peer
+			 * sent its table may not be known to us yet, and in a
+			 * burst of joins the redundancy is what reaches the
+			 * members the rumour would otherwise pass by. */
 			on_alive(s, now, wm.name, wm.name_len, wm.inc,
-				 &wm.addr, wm.meta, wm.meta_len,
-				 !(wm.name_len == ws->hdr.sender_len &&
-				   memcmp(wm.name, ws->hdr.sender,
-					  wm.name_len) == 0));
+				 &wm.addr, wm.meta, wm.meta_len);
 			break;
 		case SWIM_LEFT:
 			on_dead(s, now, wm.name, wm.name_len, wm.inc, wm.name,
