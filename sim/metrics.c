@@ -133,6 +133,12 @@ static const struct sim_metric_info infos[SIM_M__N] = {
 			      "bytes sent per node per second (mean)"},
 	[SIM_M_BYTES_MAX] = {"bytes_per_node_s_max", SIM_U_RATE, false,
 			     "bytes sent per node per second (busiest)"},
+	[SIM_M_MSGS_NOW] = {"msgs_per_node_s_now", SIM_U_RATE, false,
+			    "frames sent per node per second, last sample "
+			    "period"},
+	[SIM_M_BYTES_NOW] = {"bytes_per_node_s_now", SIM_U_RATE, false,
+			     "bytes sent per node per second, last sample "
+			     "period"},
 	[SIM_M_NET_SENT] = {"net_sent", SIM_U_COUNT, false,
 			    "datagrams and stream frames sent"},
 	[SIM_M_NET_DROPPED] = {"net_dropped", SIM_U_COUNT, false,
@@ -898,6 +904,15 @@ sim_metrics_compute(const struct sim_metrics *m, uint64_t t_us, double *v)
 		v[SIM_M_DIGESTS_MAX] = (double)dmax;
 		v[SIM_M_CONVERGED_AT] = conv;
 		v[SIM_M_HEALTH_MAX] = (double)hmax;
+		for (uint32_t i = m->nsamples; i > 0; i--) {
+			const struct sim_sample *s = &m->samples[i - 1];
+
+			if (s->t_us > t_us)
+				continue;
+			v[SIM_M_MSGS_NOW] = s->msgs_ps;
+			v[SIM_M_BYTES_NOW] = s->bytes_ps;
+			break;
+		}
 		conv = NAN;
 		for (uint32_t i = 0; i < m->nsamples; i++) {
 			const struct sim_sample *s = &m->samples[i];
