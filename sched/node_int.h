@@ -16,6 +16,15 @@ struct node_assigned {
 	uint32_t slot;
 	uint64_t digest; /* the task digest it was started or restarted on */
 	uint64_t inc;	 /* the service's incarnation */
+	/* The runtime's last report of it, kept so that we can report it
+	 * again when the replicated state has pushed it out. */
+	bool reported;
+	enum task_state state;
+	uint32_t restarts;
+	int32_t exit_code;
+	uint64_t gen, since_ms;
+	char msg[STATE_TASK_MSG_MAX + 1];
+	uint64_t refresh_after_ms; /* no re-report before (rate limit) */
 };
 
 struct node {
@@ -41,6 +50,8 @@ struct node {
 	uint64_t next_round_ms;	    /* next round while manager */
 	uint64_t next_housekeep_ms; /* state_tick */
 	int pending;		    /* state change mask since last run */
+	uint64_t next_refresh_ms;   /* next check that our reports are kept */
+	uint64_t reports_refreshed; /* re-reports made (see node_sched.c) */
 	bool view_dirty;	    /* membership changed since last run */
 	bool self_eligible;
 	/* Members whose tags make them ineligible (role other than manager):

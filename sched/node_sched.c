@@ -496,6 +496,7 @@ diff_tasks(struct node *n, uint64_t now)
 			i++;
 			continue;
 		}
+		memset(&next[k], 0, sizeof(next[k]));
 		next[k].slot = t->slot;
 		memcpy(next[k].service, t->service->name,
 		       sizeof(next[k].service));
@@ -512,7 +513,8 @@ diff_tasks(struct node *n, uint64_t now)
 		/* Ours already. A re-created service (new incarnation) or a
 		 * slot rolled to the current digest we do not run yet is a
 		 * restart with the current spec. */
-		next[k].digest = a->digest;
+		next[k] = *a;
+		next[k].inc = t->service->inc;
 		if (a->inc != t->service->inc ||
 		    (t->gen == t->task_digest && a->digest != t->task_digest)) {
 			next[k].digest = t->task_digest;
@@ -528,6 +530,67 @@ diff_tasks(struct node *n, uint64_t now)
 	n->tasks = next;
 	n->ntasks = k;
 	n->tasks_cap = want ? want : 1;
+}
+
+/* ---- keeping our reports present ---- */
+
+#define REFRESH_MIN_MS 2000
+
+static struct node_assigned *
+assigned_find(struct node *n, const char *service, uint32_t slot)
+{
+	for (size_t i = 0; i < n->ntasks; i++)
+		if (n->tasks[i].slot == slot &&
+		    strcmp(n->tasks[i].service, service) == 0)
+			return &n->tasks[i];
+	return NULL;
+}
+
+/* A slot keeps a few reports, the newest; the report of the node that
+ * runs it can be pushed out by newer ones from nodes that ran it before
+ * (sched/state.c). We report again, at most every REFRESH_MIN_MS: the new
+ * report is the newest, and the nodes that no longer run the slot never
+ * report it again, so this settles. */
+static void
+refresh_reports(struct node *n, uint64_t now)
+{
+	const char *self = swim_name(n->sw);
+
+	for (size_t i = 0; i < n->ntasks; i++) {
+		struct node_assigned *a = &n->tasks[i];
+		const struct state_service *sv;
+		const struct state_slot *sl;
+		struct state_task t;
+		bool present = false;
+
+		if (!a->reported || now < a->refresh_after_ms)
+			continue;
+		sv = state_service_find(n->st, a->service);
+		if (!state_service_live(sv))
+			continue;
+		sl = state_slot_find(sv, a->slot);
+		for (unsigned k = 0; sl && k < STATE_REPORTS_PER_SLOT; k++) {
+			const struct state_report *r =
+				state_slot_report(sv, sl, k);
+
+			if (r && strcmp(istr_str(r->node), self) == 0)
+				present = true;
+		}
+		if (present)
+			continue;
+		memset(&t, 0, sizeof(t));
+		t.service = a->service;
+		t.slot = a->slot;
+		t.state = a->state;
+		t.restarts = a->restarts;
+		t.exit_code = a->exit_code;
+		t.gen = a->gen;
+		t.since_ms = a->since_ms;
+		t.msg = a->msg[0] ? a->msg : NULL;
+		a->refresh_after_ms = now + REFRESH_MIN_MS;
+		if (state_task_report(n->st, now, &t) == 0)
+			n->reports_refreshed++;
+	}
 }
 
 /* ---- after every verb ---- */
@@ -585,6 +648,11 @@ nsched_run(struct node *n, uint64_t now)
 	if (decided || (mask & (STATE_CH_SLOT | STATE_CH_SERVICE)) ||
 	    swim_is_stopped(n->sw))
 		diff_tasks(n, now);
+	if ((mask & (STATE_CH_TASK | STATE_CH_SLOT)) ||
+	    now >= n->next_refresh_ms) {
+		n->next_refresh_ms = now + REFRESH_MIN_MS;
+		refresh_reports(n, now);
+	}
 	if (now >= n->next_housekeep_ms) {
 		n->next_housekeep_ms = now + HOUSEKEEP_MS;
 		state_tick(n->st, now);
@@ -602,6 +670,8 @@ nsched_next_deadline(const struct node *n)
 
 	if (n->next_housekeep_ms < t)
 		t = n->next_housekeep_ms;
+	if (n->ntasks && n->next_refresh_ms < t)
+		t = n->next_refresh_ms;
 	if (elect_is_manager(&n->el)) {
 		uint64_t p = plan_next_deadline(n->pl);
 
@@ -687,7 +757,20 @@ int
 node_task_report(struct node *n, uint64_t now, const struct state_task *t)
 {
 	int rc = state_task_report(n->st, now, t);
+	struct node_assigned *a;
 
+	if (rc == 0 && (a = assigned_find(n, t->service, t->slot))) {
+		a->reported = true;
+		a->state = t->state;
+		a->restarts = t->restarts;
+		a->exit_code = t->exit_code;
+		a->gen = t->gen;
+		a->since_ms = t->since_ms;
+		a->msg[0] = '\0';
+		if (t->msg)
+			strncpy(a->msg, t->msg, STATE_TASK_MSG_MAX);
+		a->msg[STATE_TASK_MSG_MAX] = '\0';
+	}
 	if (rc == 0) {
 		n->pending |= STATE_CH_TASK;
 		nsched_run(n, now);

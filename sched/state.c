@@ -1200,33 +1200,25 @@ report_cmp(const struct rec *x, const struct state_report *rp)
 	return c;
 }
 
-/* A report of a task that is still there (starting, running, failed and
- * waiting to restart), as opposed to one that has ended (shut down,
- * completed, rejected). */
-static int
-report_live(uint64_t state)
-{
-	return state == TASK_STARTING || state == TASK_RUNNING ||
-	       state == TASK_FAILED;
-}
-
-/* Order between reporters for the bounded list: (inc, live, version,
- * name). Live reports rank above ended ones: when a slot moves, the old
- * holders' "shutdown" reports come after the new holder's "running" one,
- * and must not push it out of the slot's few entries. The order is on the
- * records alone, so replicas keep the same reports whatever the order of
- * arrival. */
+/* Order between reporters for the bounded list: (inc, version, name).
+ *
+ * It must agree with each reporter's own order (a reporter's newer report
+ * never ranks below its older one): an evicted reporter is forgotten, so
+ * a rank that fell as its reports got newer would let its old report come
+ * back as news, evict the newer one of someone else, and so on forever (a
+ * gossip storm; ranking "live before ended" did exactly that). The node
+ * that runs a slot keeps its report present by reporting again when it
+ * has been pushed out (sched/node_sched.c): a new report is the newest. */
 static int
 rank_cmp(uint64_t inc1, uint64_t state1, uint64_t v1, const char *n1,
 	 size_t n1len, const struct state_report *rp)
 {
 	int c;
 
+	(void)state1;
 	if (!rp->node)
 		return 1;
 	c = cmp_u64(inc1, rp->inc);
-	if (!c)
-		c = report_live(state1) - report_live(rp->state);
 	if (!c)
 		c = cmp_u64(v1, rp->version);
 	if (!c)
