@@ -2567,6 +2567,35 @@ swim_broadcast(struct swim *s, const void *p, size_t n, uint64_t key,
 	return dissem_app(&s->q, p, n, key, retransmit, (uint32_t)(n + 16));
 }
 
+int
+swim_send_app(struct swim *s, uint64_t now, const char *to, const void *p,
+	      size_t n)
+{
+	size_t budget = s->cfg.prof.udp_payload_max -
+			keyring_overhead(s->env.keyring);
+	uint32_t slot = mtab_find(&s->tab, to, strlen(to));
+	struct wire_msg m;
+	struct addr a;
+	struct member *e;
+
+	now = clamp_now(s, now);
+	if (s->stopped)
+		return ERR_STATE;
+	if (n + 16 + WIRE_HDR_MAX > budget)
+		return ERR_TOOBIG;
+	if (slot == MTAB_NONE || slot == s->self)
+		return ERR_NOENT;
+	e = mem(s, slot);
+	if (e->state != SWIM_ALIVE && e->state != SWIM_SUSPECT)
+		return ERR_NOENT;
+	mtab_ident_addr(e->ident, &a);
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_USER;
+	m.data = p;
+	m.data_len = (uint32_t)n;
+	return send_dgram(s, now, &a, &m, 1, true) ? 0 : ERR_NOMEM;
+}
+
 /* ---- life cycle ---- */
 
 struct swim *

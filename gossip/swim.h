@@ -265,6 +265,14 @@ size_t swim_preload(struct swim *s, uint64_t now_ms,
 int swim_broadcast(struct swim *s, const void *p, size_t n, uint64_t key,
 		   uint32_t retransmit);
 
+/* Send an application message to one member directly (one datagram, with
+ * piggybacked broadcasts), delivered to its on_message like a broadcast
+ * but not re-gossiped. For small, frequent, point-to-point messages (a
+ * follower's lease renewal to its manager). 0, ERR_NOENT (no such live
+ * member), ERR_TOOBIG, ERR_STATE (stopped). */
+int swim_send_app(struct swim *s, uint64_t now_ms, const char *to,
+		  const void *p, size_t n);
+
 /* ---- read-only accessors ---- */
 
 const char *swim_name(const struct swim *s);

@@ -198,6 +198,7 @@ void
 elect_update(struct elect *e, const struct elect_view *v, uint64_t now_ms)
 {
 	char best[ELECT_NAME_MAX + 1];
+	bool had_quorum = e->quorum;
 
 	count(v, &e->voters, &e->seen);
 	e->quorum = e->voters > 0 && 2 * (uint64_t)e->seen > e->voters;
@@ -207,6 +208,12 @@ elect_update(struct elect *e, const struct elect_view *v, uint64_t now_ms)
 		e->vacant = false;
 	} else if (!e->vacant) {
 		e->vacant = true;
+		e->vacant_since_ms = now_ms;
+	} else if (e->quorum && !had_quorum) {
+		/* We just regained a quorum (a partition healed): our view of
+		 * the office is as old as the partition. Wait the claim delay
+		 * again, so that gossip can bring us the manager in force
+		 * before we claim over it on a stale view. */
 		e->vacant_since_ms = now_ms;
 	}
 

@@ -62,6 +62,8 @@
 
 enum node_msg_kind {
 	NODE_MSG_KEYS = 1,
+	/* 2 is STATE_MSG_KIND (sched/state.h) */
+	NODE_MSG_FOLLOW = 3, /* { 0: 3, 1: term }: "you are my manager" */
 };
 
 enum keys_op {
@@ -635,6 +637,15 @@ on_app_message(void *ctx, uint64_t now, const char *from, const uint8_t *p,
 	case STATE_MSG_KIND:
 		nsched_on_delta(n, now, p, len);
 		return;
+	case NODE_MSG_FOLLOW: {
+		uint64_t k, term = 0;
+
+		if (nkeys == 2 && codec_read_uint(&r, &k) == 0 && k == 1 &&
+		    codec_read_uint(&r, &term) == 0 &&
+		    codec_read_end(&r) == 0)
+			nsched_on_follow(n, now, from, term);
+		return;
+	}
 	default:
 		return; /* a newer peer's message kind */
 	}

@@ -63,6 +63,22 @@ struct node {
 	/* Our share of tasks, sorted by (service, slot). */
 	struct node_assigned *tasks;
 	size_t ntasks, tasks_cap;
+	/* Manager lease (node_sched.c): voters we heard follow us, keyed by
+	 * interned name (open addressing; references held). */
+	struct node_follow {
+		struct istr *name;
+		uint64_t last_ms;
+	} *fol;
+	size_t fol_cap, fol_n;
+	uint64_t fol_term;	   /* the term the follows are for */
+	bool lease_ok;		   /* cached verdict */
+	uint64_t lease_checked_ms; /* when it was computed */
+	uint32_t lease_heard;	   /* voters heard (self included) */
+	bool acting;		   /* leading with a lease: as last told */
+	/* Follower side: whom we follow, and when to say so again. */
+	char followed[SWIM_NAME_MAX + 1];
+	uint64_t followed_term;
+	uint64_t next_follow_ms;
 	/* Scratch for rounds and task diffs. */
 	struct plan_member *pm;
 	size_t pm_cap;
@@ -94,6 +110,10 @@ void nsched_on_delta(struct node *n, uint64_t now, const uint8_t *p,
 int nsched_encode_full(struct node *n, struct buf *b);
 void nsched_merge_full(struct node *n, uint64_t now, const uint8_t *p,
 		       size_t len);
+/* A follower's lease renewal (application message of kind
+ * NODE_MSG_FOLLOW), from a swim callback: only records it. */
+void nsched_on_follow(struct node *n, uint64_t now, const char *from,
+		      uint64_t term);
 /* After every verb: election, claims, manager rounds, task diffs, deltas
  * out. */
 void nsched_run(struct node *n, uint64_t now);

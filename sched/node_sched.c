@@ -36,10 +36,12 @@
  * list at most one entry per slot we are given; round scratch grows to the
  * member count.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/fmt.h"
 #include "gossip/wire.h"
 #include "sched/node_int.h"
 
@@ -183,6 +185,8 @@ view_of(struct node *n)
 	return v;
 }
 
+static void fol_clear(struct node *n);
+
 /* ---- life cycle ---- */
 
 int
@@ -236,6 +240,7 @@ nsched_destroy(struct node *n)
 	for (size_t i = 0; i < n->ninelig; i++)
 		intern_put(n->env.pool, n->inelig[i]);
 	free(n->inelig);
+	fol_clear(n);
 	state_delete(n->st);
 	plan_delete(n->pl);
 	buf_release(&n->scratch);
@@ -532,6 +537,172 @@ diff_tasks(struct node *n, uint64_t now)
 	n->tasks_cap = want ? want : 1;
 }
 
+/* ---- the manager lease ----
+ *
+ * A manager's view of who is alive lags the network: right after a
+ * partition it still sees the far side alive, and only as each far member
+ * is suspected does its count of alive voters fall. To act, a manager
+ * needs positive evidence instead: every voter that sees it in office
+ * says so ("follow", a direct message) every lease/3, and at once when it
+ * starts following; the manager acts only while it has heard from a
+ * majority of voters within the lease. The lease is the shortest
+ * suspicion timeout, so a manager cut off in a minority loses it before a
+ * single far member can have been declared dead, let alone moved. A node
+ * that elects itself in a minority never gathers a majority at all. */
+
+#define LEASE_RECHECK_MS 250
+
+static uint64_t
+lease_ms(const struct node *n)
+{
+	const struct profile *p = swim_profile(n->sw);
+	size_t live = swim_count_state(n->sw, SWIM_ALIVE) +
+		      swim_count_state(n->sw, SWIM_SUSPECT);
+	double scale = log10(live > 1 ? (double)live : 1.0);
+
+	if (scale < 1.0)
+		scale = 1.0;
+	return (uint64_t)((double)p->suspicion_mult * scale *
+			  (double)p->probe_interval_ms);
+}
+
+static void
+fol_clear(struct node *n)
+{
+	for (size_t i = 0; i < n->fol_cap; i++)
+		intern_put(n->env.pool, n->fol[i].name);
+	free(n->fol);
+	n->fol = NULL;
+	n->fol_cap = 0;
+	n->fol_n = 0;
+}
+
+static void
+fol_put_raw(struct node_follow *t, size_t cap, struct istr *name,
+	    uint64_t last)
+{
+	size_t mask = cap - 1, i = (size_t)name->hash & mask;
+
+	while (t[i].name && t[i].name != name)
+		i = (i + 1) & mask;
+	t[i].name = name;
+	t[i].last_ms = last;
+}
+
+static void
+fol_note(struct node *n, const char *from, uint64_t now)
+{
+	struct istr *key = intern_find(n->env.pool, from, strlen(from));
+	size_t mask, i;
+
+	if (!key)
+		return;
+	if (n->fol_cap) {
+		mask = n->fol_cap - 1;
+		for (i = (size_t)key->hash & mask; n->fol[i].name;
+		     i = (i + 1) & mask) {
+			if (n->fol[i].name == key) {
+				n->fol[i].last_ms = now;
+				return;
+			}
+		}
+	}
+	if ((n->fol_n + 1) * 2 > n->fol_cap) {
+		size_t cap = n->fol_cap ? n->fol_cap * 2 : 16;
+		struct node_follow *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return;
+		for (size_t k = 0; k < n->fol_cap; k++)
+			if (n->fol[k].name)
+				fol_put_raw(t, cap, n->fol[k].name,
+					    n->fol[k].last_ms);
+		free(n->fol);
+		n->fol = t;
+		n->fol_cap = cap;
+	}
+	fol_put_raw(n->fol, n->fol_cap, intern_ref(key), now);
+	n->fol_n++;
+}
+
+void
+nsched_on_follow(struct node *n, uint64_t now, const char *from,
+		 uint64_t term)
+{
+	if (!elect_is_manager(&n->el) || term != elect_term(&n->el))
+		return;
+	if (n->fol_term != term) {
+		fol_clear(n);
+		n->fol_term = term;
+	}
+	fol_note(n, from, now);
+	n->lease_checked_ms = 0; /* look again at the next chance */
+}
+
+/* Has a majority of voters (ourselves included) followed us within the
+ * lease? Cached for LEASE_RECHECK_MS. */
+static bool
+lease_valid(struct node *n, uint64_t now)
+{
+	uint64_t lease = lease_ms(n);
+	uint32_t voters, seen, heard = 1;
+
+	if (n->lease_checked_ms && now < n->lease_checked_ms + LEASE_RECHECK_MS)
+		return n->lease_ok;
+	view_counts(n, &voters, &seen);
+	if (n->fol_term == elect_term(&n->el)) {
+		for (size_t i = 0; i < n->fol_cap; i++) {
+			struct swim_member_info mi;
+			const struct node_follow *f = &n->fol[i];
+
+			if (!f->name || now > f->last_ms + lease)
+				continue;
+			if (!swim_member_find(n->sw, f->name->data, &mi) ||
+			    mi.state == SWIM_LEFT ||
+			    inelig_index(n, f->name->data) >= 0)
+				continue;
+			heard++;
+		}
+	}
+	n->lease_heard = heard;
+	n->lease_ok = voters > 0 && 2 * (uint64_t)heard > voters;
+	n->lease_checked_ms = now ? now : 1;
+	return n->lease_ok;
+}
+
+/* Follower side: tell the manager in office that we follow it. */
+static void
+follow(struct node *n, uint64_t now)
+{
+	const char *m = elect_manager(&n->el);
+	uint64_t term = elect_term(&n->el);
+	uint8_t msg[32];
+	struct buf b;
+	struct codec_writer w;
+
+	if (!m || !n->self_eligible || !strcmp(m, swim_name(n->sw))) {
+		n->followed[0] = '\0';
+		return;
+	}
+	if (!strcmp(m, n->followed) && term == n->followed_term &&
+	    now < n->next_follow_ms)
+		return;
+	buf_init(&b, sizeof(msg));
+	codec_writer_init(&w, &b);
+	codec_write_map(&w, 2);
+	codec_write_uint(&w, 0);
+	codec_write_uint(&w, 3); /* NODE_MSG_FOLLOW (node.c) */
+	codec_write_uint(&w, 1);
+	codec_write_uint(&w, term);
+	if (codec_writer_error(&w) == 0)
+		swim_send_app(n->sw, now, m, b.data, b.len);
+	buf_release(&b);
+	strncpy(n->followed, m, SWIM_NAME_MAX);
+	n->followed[SWIM_NAME_MAX] = '\0';
+	n->followed_term = term;
+	n->next_follow_ms = now + lease_ms(n) / 3;
+}
+
 /* ---- keeping our reports present ---- */
 
 #define REFRESH_MIN_MS 2000
@@ -601,7 +772,7 @@ nsched_run(struct node *n, uint64_t now)
 	struct elect_view v = view_of(n);
 	struct elect_event ee;
 	uint64_t term;
-	bool decided = false, was_leading = elect_is_manager(&n->el);
+	bool decided = false, was_leading = elect_is_manager(&n->el), acting;
 	bool view_changed = n->view_dirty;
 	int mask = n->pending;
 
@@ -623,6 +794,16 @@ nsched_run(struct node *n, uint64_t now)
 		elect_observe_term(&n->el, &v, now, state_max_term(n->st));
 	while (elect_pop_claim(&n->el, &term))
 		state_set_claim(n->st, term, swim_name(n->sw));
+	if (was_leading && !elect_is_manager(&n->el)) {
+		plan_reset(n->pl);
+		fol_clear(n);
+		n->fol_term = 0;
+	}
+	follow(n, now);
+	/* Events say "leading" for a manager that acts: in office, with a
+	 * quorum in its view and a lease from a majority of voters. */
+	acting = elect_is_manager(&n->el) && !swim_is_stopped(n->sw) &&
+		 lease_valid(n, now);
 	while (elect_pop_event(&n->el, &ee)) {
 		struct node_event e;
 
@@ -630,13 +811,28 @@ nsched_run(struct node *n, uint64_t now)
 		e.kind = NODE_EV_MANAGER;
 		e.time_ms = ee.time_ms;
 		e.manager = ee;
+		e.manager.leading = acting;
+		n->acting = acting;
 		node_push_event(n, &e);
 	}
-	if (was_leading && !elect_is_manager(&n->el))
-		plan_reset(n->pl);
+	if (acting != n->acting) {
+		struct node_event e;
+		const char *m = elect_manager(&n->el);
+
+		memset(&e, 0, sizeof(e));
+		e.kind = NODE_EV_MANAGER;
+		e.time_ms = now;
+		e.manager.time_ms = now;
+		if (m)
+			strncpy(e.manager.manager, m, ELECT_NAME_MAX);
+		e.manager.term = elect_term(&n->el);
+		e.manager.leading = acting;
+		n->acting = acting;
+		node_push_event(n, &e);
+	}
 	/* A round at once when anything it depends on changed (a member
 	 * failed: its slots must move now, not at the next periodic round). */
-	if (elect_is_manager(&n->el) && !swim_is_stopped(n->sw) &&
+	if (acting &&
 	    (mask || view_changed || !was_leading ||
 	     now >= n->next_round_ms || now >= plan_next_deadline(n->pl))) {
 		int rc;
@@ -672,6 +868,8 @@ nsched_next_deadline(const struct node *n)
 		t = n->next_housekeep_ms;
 	if (n->ntasks && n->next_refresh_ms < t)
 		t = n->next_refresh_ms;
+	if (n->followed[0] && n->next_follow_ms < t)
+		t = n->next_follow_ms;
 	if (elect_is_manager(&n->el)) {
 		uint64_t p = plan_next_deadline(n->pl);
 
@@ -794,11 +992,19 @@ node_manager_status(const struct node *n, struct node_manager_status *out)
 	if (m)
 		strncpy(out->manager, m, SWIM_NAME_MAX);
 	out->term = elect_term(&n->el);
-	out->leading = elect_is_manager(&n->el);
+	out->leading = n->acting;
 	out->eligible = n->self_eligible;
 	out->voters = n->el.voters;
 	out->seen = n->el.seen;
-	elect_status_text(&n->el, &v, out->text, sizeof(out->text));
+	if (elect_is_manager(&n->el) && !out->leading)
+		fmt_str(out->text, sizeof(out->text),
+			"manager %s (term %llu), not acting: heard from %u "
+			"of %u voters in the last %llu ms (needs a majority)",
+			n->el.self, (unsigned long long)out->term,
+			n->lease_heard, n->el.voters,
+			(unsigned long long)lease_ms(n));
+	else
+		elect_status_text(&n->el, &v, out->text, sizeof(out->text));
 }
 
 size_t
