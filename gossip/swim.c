@@ -2781,6 +2781,18 @@ swim_member_find(const struct swim *s, const char *name,
 	return true;
 }
 
+bool
+swim_member_state(const struct swim *s, const struct istr *name,
+		  enum swim_state *state)
+{
+	uint32_t slot = mtab_find_istr(&s->tab, name);
+
+	if (slot == MTAB_NONE)
+		return false;
+	*state = (enum swim_state)s->tab.m[slot].state;
+	return true;
+}
+
 uint64_t
 swim_digest(const struct swim *s)
 {

@@ -302,6 +302,12 @@ bool swim_member_next(const struct swim *s, size_t *cursor,
 /* Look up by name. true if found. */
 bool swim_member_find(const struct swim *s, const char *name,
 		      struct swim_member_info *out);
+/* The state of the member whose name is `name`, interned in the swim's
+ * pool (core/intern.h), into *state. false if it is not in the table. A
+ * hash-table probe and nothing else: no name scan, no address decoding,
+ * for callers that walk many members often (the manager's lease). */
+bool swim_member_state(const struct swim *s, const struct istr *name,
+		       enum swim_state *state);
 
 /* Order-independent digest of the live view: a sum over alive and suspect
  * members (ourselves included) of XXH3(name, incarnation, state). Two

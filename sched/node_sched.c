@@ -88,6 +88,16 @@ inelig_index(const struct node *n, const char *name)
 	return -1;
 }
 
+/* Is this interned name (from the node's pool) on the ineligible list? */
+static bool
+inelig_has(const struct node *n, const struct istr *name)
+{
+	for (size_t i = 0; i < n->ninelig; i++)
+		if (n->inelig[i] == name)
+			return true;
+	return false;
+}
+
 static void
 inelig_set(struct node *n, const char *name, bool ineligible)
 {
@@ -636,7 +646,11 @@ nsched_on_follow(struct node *n, uint64_t now, const char *from,
 		n->fol_term = term;
 	}
 	fol_note(n, from, now);
-	n->lease_checked_ms = 0; /* look again at the next chance */
+	/* A follow can only give a lease, never take one away: look again
+	 * at once only while we lack it. Counting on every follow would cost
+	 * the manager O(voters) per message, O(voters^2) per lease/3. */
+	if (!n->lease_ok)
+		n->lease_checked_ms = 0;
 }
 
 /* Has a majority of voters (ourselves included) followed us within the
@@ -652,14 +666,13 @@ lease_valid(struct node *n, uint64_t now)
 	view_counts(n, &voters, &seen);
 	if (n->fol_term == elect_term(&n->el)) {
 		for (size_t i = 0; i < n->fol_cap; i++) {
-			struct swim_member_info mi;
 			const struct node_follow *f = &n->fol[i];
+			enum swim_state st;
 
 			if (!f->name || now > f->last_ms + lease)
 				continue;
-			if (!swim_member_find(n->sw, f->name->data, &mi) ||
-			    mi.state == SWIM_LEFT ||
-			    inelig_index(n, f->name->data) >= 0)
+			if (!swim_member_state(n->sw, f->name, &st) ||
+			    st == SWIM_LEFT || inelig_has(n, f->name))
 				continue;
 			heard++;
 		}
