@@ -108,12 +108,19 @@ intern_get(struct intern *pool, const void *p, size_t n)
 void
 intern_put(struct intern *pool, struct istr *s)
 {
+	intern_put_n(pool, s, s ? 1 : 0);
+}
+
+void
+intern_put_n(struct intern *pool, struct istr *s, uint32_t k)
+{
 	struct istr **pp;
 
-	if (!s)
+	if (!s || !k)
 		return;
-	assert(s->refs > 0);
-	if (--s->refs)
+	assert(s->refs >= k);
+	s->refs -= k;
+	if (s->refs)
 		return;
 	pp = &pool->slots[s->hash & (pool->cap - 1)];
 	while (*pp != s)

@@ -61,8 +61,21 @@ intern_ref(struct istr *s)
 	return s;
 }
 
+/* k more references to s at once (k may be 0). A caller that will hand
+ * the same string to many tables takes their references in one write
+ * instead of one cache miss per table (the simulator's warm start). */
+static inline struct istr *
+intern_ref_n(struct istr *s, uint32_t k)
+{
+	s->refs += k;
+	return s;
+}
+
 /* Return one reference; s may be NULL. */
 void intern_put(struct intern *pool, struct istr *s);
+
+/* Return k references at once (k may be 0; s may be NULL when k is 0). */
+void intern_put_n(struct intern *pool, struct istr *s, uint32_t k);
 
 static inline const char *
 istr_str(const struct istr *s)

@@ -86,13 +86,19 @@ idx_tag(uint64_t hash)
 uint32_t
 mtab_find_istr(const struct mtab *t, const struct istr *key)
 {
+	return mtab_find_hashed(t, key, key->hash);
+}
+
+uint32_t
+mtab_find_hashed(const struct mtab *t, const struct istr *key, uint64_t hash)
+{
 	uint32_t mask, i, tag;
 
 	if (!t->index_cap)
 		return MTAB_NONE;
 	mask = t->index_cap - 1;
-	tag = idx_tag(key->hash);
-	for (i = (uint32_t)key->hash & mask;; i = (i + 1) & mask) {
+	tag = idx_tag(hash);
+	for (i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
 		uint32_t v = t->index[i];
 
 		if (v == 0)
@@ -113,10 +119,10 @@ index_insert(uint32_t *index, uint32_t cap, uint64_t h, uint32_t slot)
 	index[i] = idx_tag(h) | (slot + 1);
 }
 
+/* Rebuild the index with cap entries (a power of two above the load). */
 static int
-index_grow(struct mtab *t)
+index_resize(struct mtab *t, uint32_t cap)
 {
-	uint32_t cap = t->index_cap ? t->index_cap * 2 : 16;
 	uint32_t *idx = calloc(cap, sizeof(*idx));
 
 	if (!idx)
@@ -131,6 +137,19 @@ index_grow(struct mtab *t)
 	t->index = idx;
 	t->index_cap = cap;
 	return 0;
+}
+
+static int
+index_grow(struct mtab *t)
+{
+	return index_resize(t, t->index_cap ? t->index_cap * 2 : 16);
+}
+
+/* Is an index of cap entries over its load limit (0.7) with n members? */
+static bool
+index_full(uint64_t n, uint64_t cap)
+{
+	return n * 10 > cap * 7;
 }
 
 static void
@@ -166,9 +185,19 @@ index_remove(struct mtab *t, uint32_t slot)
 int
 mtab_reserve(struct mtab *t, uint32_t extra)
 {
-	uint64_t want = (uint64_t)t->hi + extra;
+	uint64_t want = (uint64_t)t->hi + extra, members, cap;
 	struct member *m;
 
+	/* The index too: growing it one doubling at a time re-reads every
+	 * name's hash from the pool at each step. */
+	members = (uint64_t)t->used + extra;
+	if (members > t->max)
+		members = t->max;
+	for (cap = t->index_cap ? t->index_cap : 16; index_full(members, cap);)
+		cap *= 2;
+	if (cap > t->index_cap && cap <= UINT32_MAX &&
+	    index_resize(t, (uint32_t)cap))
+		return ERR_NOMEM;
 	if (want <= t->cap)
 		return 0;
 	if (want > t->max)
@@ -181,17 +210,18 @@ mtab_reserve(struct mtab *t, uint32_t extra)
 	return 0;
 }
 
-uint32_t
-mtab_add(struct mtab *t, const char *name, size_t len, int *err)
+/* The slot for a new member, with the index grown to take it; MTAB_NONE
+ * and *err when full or out of memory. */
+static uint32_t
+slot_new(struct mtab *t, int *err)
 {
-	struct member *e;
 	uint32_t slot;
 
 	if (t->used >= t->max) {
 		*err = ERR_FULL;
 		return MTAB_NONE;
 	}
-	if ((uint64_t)(t->used + 1) * 10 > (uint64_t)t->index_cap * 7) {
+	if (index_full((uint64_t)t->used + 1, t->index_cap)) {
 		if (index_grow(t)) {
 			*err = ERR_NOMEM;
 			return MTAB_NONE;
@@ -207,18 +237,50 @@ mtab_add(struct mtab *t, const char *name, size_t len, int *err)
 		}
 		slot = t->hi++;
 	}
-	e = &t->m[slot];
+	return slot;
+}
+
+/* Put a new member in slot (from slot_new) under name, whose reference
+ * the table now owns. */
+static void
+slot_fill(struct mtab *t, uint32_t slot, struct istr *name, uint64_t hash)
+{
+	struct member *e = &t->m[slot];
+
 	memset(e, 0, sizeof(*e));
-	e->name = intern_get(t->pool, name, len);
-	if (!e->name) {
-		e->boot = t->free_head;
+	e->name = name;
+	index_insert(t->index, t->index_cap, hash, slot);
+	t->used++;
+	t->count[0]++; /* a new entry starts alive (state 0) */
+}
+
+uint32_t
+mtab_add(struct mtab *t, const char *name, size_t len, int *err)
+{
+	uint32_t slot = slot_new(t, err);
+	struct istr *key;
+
+	if (slot == MTAB_NONE)
+		return MTAB_NONE;
+	key = intern_get(t->pool, name, len);
+	if (!key) {
+		t->m[slot].name = NULL;
+		t->m[slot].boot = t->free_head;
 		t->free_head = slot;
 		*err = ERR_NOMEM;
 		return MTAB_NONE;
 	}
-	index_insert(t->index, t->index_cap, e->name->hash, slot);
-	t->used++;
-	t->count[0]++; /* a new entry starts alive (state 0) */
+	slot_fill(t, slot, key, key->hash);
+	return slot;
+}
+
+uint32_t
+mtab_add_ref(struct mtab *t, struct istr *name, uint64_t hash, int *err)
+{
+	uint32_t slot = slot_new(t, err);
+
+	if (slot != MTAB_NONE)
+		slot_fill(t, slot, name, hash);
 	return slot;
 }
 
@@ -253,6 +315,13 @@ struct istr *
 mtab_ident(struct mtab *t, const struct addr *a, const uint8_t *meta,
 	   size_t meta_len)
 {
+	return mtab_ident_in(t->pool, a, meta, meta_len);
+}
+
+struct istr *
+mtab_ident_in(struct intern *pool, const struct addr *a, const uint8_t *meta,
+	      size_t meta_len)
+{
 	uint8_t blob[1 + ADDR_WIRE_MAX + 512];
 	int n = addr_encode(a, blob + 1);
 
@@ -263,7 +332,7 @@ mtab_ident(struct mtab *t, const struct addr *a, const uint8_t *meta,
 	blob[0] = (uint8_t)n;
 	if (meta_len)
 		memcpy(blob + 1 + n, meta, meta_len);
-	return intern_get(t->pool, blob, 1 + (size_t)n + meta_len);
+	return intern_get(pool, blob, 1 + (size_t)n + meta_len);
 }
 
 void

@@ -67,6 +67,19 @@ uint32_t mtab_find_istr(const struct mtab *t, const struct istr *key);
  * Returns the slot, or MTAB_NONE with *err = ERR_FULL / ERR_NOMEM. */
 uint32_t mtab_add(struct mtab *t, const char *name, size_t len, int *err);
 
+/* mtab_add() for a name already interned in the table's pool: the table
+ * takes over one reference the caller holds (on success only). `hash` must
+ * be name->hash; passing it spares a read of the pool's memory per entry
+ * when one caller fills many tables (the simulator's warm start). The name
+ * must not be present. Returns the slot, or MTAB_NONE with *err set. */
+uint32_t mtab_add_ref(struct mtab *t, struct istr *name, uint64_t hash,
+		      int *err);
+
+/* Slot of the member with this interned name and its hash, or MTAB_NONE:
+ * mtab_find_istr() without reading the name itself. */
+uint32_t mtab_find_hashed(const struct mtab *t, const struct istr *key,
+			  uint64_t hash);
+
 /* Make room for `extra` more members without further reallocation (never
  * beyond the bound). 0 or ERR_NOMEM. */
 int mtab_reserve(struct mtab *t, uint32_t extra);
@@ -87,6 +100,9 @@ mtab_in_use(const struct mtab *t, uint32_t slot)
  * caller owns the reference. */
 struct istr *mtab_ident(struct mtab *t, const struct addr *a,
 			const uint8_t *meta, size_t meta_len);
+/* The same, straight from a pool (no table at hand). */
+struct istr *mtab_ident_in(struct intern *pool, const struct addr *a,
+			   const uint8_t *meta, size_t meta_len);
 
 /* Decode an identity. */
 void mtab_ident_addr(const struct istr *ident, struct addr *a);

@@ -2551,6 +2551,161 @@ swim_preload(struct swim *s, uint64_t now,
 	return added;
 }
 
+/* ---- prepared views (swim_view_new) ---- */
+
+struct swim_view_entry {
+	struct istr *name;  /* `tables` references held for the tables */
+	struct istr *ident; /* likewise */
+	uint64_t name_hash; /* name->hash, read once here */
+	uint64_t live_hash; /* member_hash() of the entry alive */
+	uint64_t inc;
+	uint32_t given; /* references handed to tables so far */
+};
+
+struct swim_view {
+	struct intern *pool;
+	uint32_t tables; /* references held per string */
+	uint32_t uses;	 /* swim_preload_view() calls so far */
+	size_t n;
+	struct swim_view_entry e[];
+};
+
+static void
+view_entry_release(struct intern *pool, uint32_t tables,
+		   struct swim_view_entry *e)
+{
+	/* The references not handed out, plus the one intern_get() gave. */
+	intern_put_n(pool, e->name, tables - e->given + 1);
+	intern_put_n(pool, e->ident, tables - e->given + 1);
+}
+
+struct swim_view *
+swim_view_new(struct intern *pool, const struct swim_member_info *members,
+	      size_t n, uint32_t tables, int *err)
+{
+	struct swim_view *v;
+
+	*err = 0;
+	if (n > SIZE_MAX / sizeof(v->e[0]) - 1) {
+		*err = ERR_NOMEM;
+		return NULL;
+	}
+	v = malloc(sizeof(*v) + n * sizeof(v->e[0]));
+	if (!v) {
+		*err = ERR_NOMEM;
+		return NULL;
+	}
+	v->pool = pool;
+	v->tables = tables;
+	v->uses = 0;
+	v->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct swim_member_info *mi = &members[i];
+		size_t len = mi->name ? strnlen(mi->name, SWIM_NAME_MAX + 1) : 0;
+		struct swim_view_entry *e = &v->e[v->n];
+		struct member m;
+		bool dup = false;
+
+		if (!swim_name_valid(mi->name, len) || !mi->addr.family ||
+		    mi->meta_len > SWIM_META_MAX)
+			continue;
+		e->name = intern_get(pool, mi->name, len);
+		if (!e->name) {
+			*err = ERR_NOMEM;
+			break;
+		}
+		/* A repeated name: the first one counts, as in swim_preload(),
+		 * where the second finds the first in the table. The views
+		 * prepared are small enough (one per simulation) for the
+		 * quadratic check to be cheaper than a set. */
+		for (size_t k = 0; k < v->n && !dup; k++)
+			dup = v->e[k].name == e->name;
+		if (dup) {
+			intern_put(pool, e->name);
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		m.name = e->name;
+		m.inc = mi->incarnation;
+		m.state = SWIM_ALIVE;
+		e->ident = mtab_ident_in(pool, &mi->addr, mi->meta,
+					 mi->meta_len);
+		if (!e->ident) {
+			intern_put(pool, e->name);
+			*err = ERR_NOMEM;
+			break;
+		}
+		e->name_hash = e->name->hash;
+		e->live_hash = member_hash(&m);
+		e->inc = mi->incarnation;
+		e->given = 0;
+		intern_ref_n(e->name, tables);
+		intern_ref_n(e->ident, tables);
+		v->n++;
+	}
+	if (*err) {
+		swim_view_delete(v);
+		return NULL;
+	}
+	return v;
+}
+
+void
+swim_view_delete(struct swim_view *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++)
+		view_entry_release(v->pool, v->tables, &v->e[i]);
+	free(v);
+}
+
+size_t
+swim_preload_view(struct swim *s, uint64_t now, struct swim_view *v)
+{
+	size_t added = 0;
+
+	if (v->uses >= v->tables || v->pool != s->env.pool)
+		return 0;
+	v->uses++;
+	now = clamp_now(s, now);
+	if (v->n < UINT32_MAX) {
+		uint32_t *p;
+
+		mtab_reserve(&s->tab, (uint32_t)v->n);
+		if (s->probe_cap < s->probe_n + v->n &&
+		    (p = realloc(s->probe, (s->probe_n + v->n) * sizeof(*p)))) {
+			s->probe = p;
+			s->probe_cap = (uint32_t)(s->probe_n + v->n);
+		}
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		struct swim_view_entry *ve = &v->e[i];
+		struct member *e;
+		uint32_t slot;
+		int err = 0;
+
+		if (mtab_find_hashed(&s->tab, ve->name, ve->name_hash) !=
+		    MTAB_NONE)
+			continue;
+		slot = mtab_add_ref(&s->tab, ve->name, ve->name_hash, &err);
+		if (slot == MTAB_NONE)
+			break;
+		ve->given++;
+		e = mem(s, slot);
+		e->ident = ve->ident;
+		e->inc = ve->inc;
+		set_changed(s, slot, now);
+		s->digest += ve->live_hash; /* digest_in(), alive */
+		probe_insert(s, slot);
+		added++;
+	}
+	if (added && s->cfg.prof.push_pull_interval_ms)
+		s->pushpull_next_ms = now + 1 + rng_below(&s->rng,
+							  pushpull_interval(s));
+	return added;
+}
+
 int
 swim_broadcast(struct swim *s, const void *p, size_t n, uint64_t key,
 	       uint32_t retransmit)

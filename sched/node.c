@@ -969,6 +969,15 @@ node_preload(struct node *n, uint64_t now, const struct swim_member_info *m,
 }
 
 size_t
+node_preload_view(struct node *n, uint64_t now, struct swim_view *v)
+{
+	size_t added = swim_preload_view(n->sw, now, v);
+
+	after(n, now);
+	return added;
+}
+
+size_t
 node_memory(const struct node *n)
 {
 	return sizeof(*n) + (size_t)n->ev_cap * sizeof(struct node_event) +

@@ -139,6 +139,10 @@ int node_set_tags(struct node *n, uint64_t now_ms,
  * begin with a settled cluster. Returns how many members were added. */
 size_t node_preload(struct node *n, uint64_t now_ms,
 		    const struct swim_member_info *members, size_t count);
+/* node_preload() of a view prepared once for many nodes (swim_view_new()):
+ * the same result, without interning the view again for every node. */
+size_t node_preload_view(struct node *n, uint64_t now_ms,
+			 struct swim_view *v);
 
 /* Memory held by this node (its event ring, membership tables, state,
  * scratch), not counting the shared intern pool. */

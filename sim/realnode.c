@@ -190,6 +190,12 @@ real_preload(void *n, uint64_t now, const struct swim_member_info *m,
 	return node_preload(n, now, m, count);
 }
 
+static size_t
+real_preload_view(void *n, uint64_t now, struct swim_view *v)
+{
+	return node_preload_view(n, now, v);
+}
+
 static int
 real_service_create(void *n, uint64_t now, const struct spec *s, char *why,
 		    size_t cap)
@@ -266,6 +272,7 @@ static const struct sim_node_ops real_ops = {
 	.dump = real_dump,
 	.self_info = real_self_info,
 	.preload = real_preload,
+	.preload_view = real_preload_view,
 	.service_create = real_service_create,
 	.service_update = real_service_update,
 	.service_scale = real_service_scale,

@@ -130,6 +130,9 @@ struct sim_node_ops {
 	bool (*self_info)(const void *n, struct swim_member_info *out);
 	size_t (*preload)(void *n, uint64_t now_ms,
 			  const struct swim_member_info *m, size_t count);
+	/* preload() of a view prepared once for every node (may be NULL;
+	 * then preload() is used): node_preload_view(). */
+	size_t (*preload_view)(void *n, uint64_t now_ms, struct swim_view *v);
 
 	/* Scheduling (sched/node.h), NULL for node kinds without it (the
 	 * toy): scenario lines that need it are then refused at run time.
