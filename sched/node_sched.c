@@ -196,6 +196,7 @@ view_of(struct node *n)
 }
 
 static void fol_clear(struct node *n);
+static void fol_expire(struct node *n, const char *name);
 
 /* ---- life cycle ---- */
 
@@ -270,13 +271,21 @@ nsched_on_member(struct node *n, const struct swim_event *e)
 	switch (e->kind) {
 	case SWIM_EV_JOIN:
 	case SWIM_EV_UPDATE:
-		if (swim_member_find(n->sw, e->name, &mi) && !mi.is_self)
-			inelig_set(n, e->name,
-				   !meta_eligible(mi.meta, mi.meta_len));
+		if (swim_member_find(n->sw, e->name, &mi) && !mi.is_self) {
+			bool ineligible = !meta_eligible(mi.meta, mi.meta_len);
+
+			inelig_set(n, e->name, ineligible);
+			if (ineligible)
+				fol_expire(n, e->name);
+		}
+		break;
+	case SWIM_EV_LEFT:
+		fol_expire(n, e->name);
 		break;
 	case SWIM_EV_REAP:
 		inelig_set(n, e->name, false);
 		state_forget_node(n->st, e->name);
+		fol_expire(n, e->name);
 		break;
 	default:
 		break;
@@ -599,14 +608,41 @@ fol_put_raw(struct node_follow *t, size_t cap, struct istr *name,
 	t[i].last_ms = last;
 }
 
-static void
-fol_note(struct node *n, const char *from, uint64_t now)
+/* The follower entry of key, or NULL. */
+static struct node_follow *
+fol_find(struct node *n, const struct istr *key)
 {
-	struct istr *key = intern_find(n->env.pool, from, strlen(from));
 	size_t mask, i;
 
-	if (!key)
-		return;
+	if (!n->fol_cap)
+		return NULL;
+	mask = n->fol_cap - 1;
+	for (i = (size_t)key->hash & mask; n->fol[i].name; i = (i + 1) & mask)
+		if (n->fol[i].name == key)
+			return &n->fol[i];
+	return NULL;
+}
+
+/* A member that left, was forgotten or is no longer eligible stops
+ * counting toward the lease at once (its entry stays, expired: the table
+ * has no deletion, and a member that comes back follows again). */
+static void
+fol_expire(struct node *n, const char *name)
+{
+	struct istr *key = intern_find(n->env.pool, name, strlen(name));
+	struct node_follow *f = key ? fol_find(n, key) : NULL;
+
+	if (f) {
+		f->last_ms = 0;
+		n->lease_checked_ms = 0; /* the lease may be gone: look again */
+	}
+}
+
+static void
+fol_note(struct node *n, struct istr *key, uint64_t now)
+{
+	size_t mask, i;
+
 	if (n->fol_cap) {
 		mask = n->fol_cap - 1;
 		for (i = (size_t)key->hash & mask; n->fol[i].name;
@@ -639,13 +675,22 @@ void
 nsched_on_follow(struct node *n, uint64_t now, const char *from,
 		 uint64_t term)
 {
+	struct istr *key = intern_find(n->env.pool, from, strlen(from));
+	enum swim_state st;
+
 	if (!elect_is_manager(&n->el) || term != elect_term(&n->el))
+		return;
+	/* Only voters count: a member we know, that has not left, and is
+	 * eligible. Checked here, once per follow, so that counting the
+	 * lease reads nothing but the follower table. */
+	if (!key || !swim_member_state(n->sw, key, &st) || st == SWIM_LEFT ||
+	    inelig_has(n, key))
 		return;
 	if (n->fol_term != term) {
 		fol_clear(n);
 		n->fol_term = term;
 	}
-	fol_note(n, from, now);
+	fol_note(n, key, now);
 	/* A follow can only give a lease, never take one away: look again
 	 * at once only while we lack it. Counting on every follow would cost
 	 * the manager O(voters) per message, O(voters^2) per lease/3. */
@@ -665,16 +710,14 @@ lease_valid(struct node *n, uint64_t now)
 		return n->lease_ok;
 	view_counts(n, &voters, &seen);
 	if (n->fol_term == elect_term(&n->el)) {
+		/* Who may count was settled when each follow came in and
+		 * when members left or changed (fol_expire): a sequential
+		 * pass over the table, no membership lookups. */
 		for (size_t i = 0; i < n->fol_cap; i++) {
 			const struct node_follow *f = &n->fol[i];
-			enum swim_state st;
 
-			if (!f->name || now > f->last_ms + lease)
-				continue;
-			if (!swim_member_state(n->sw, f->name, &st) ||
-			    st == SWIM_LEFT || inelig_has(n, f->name))
-				continue;
-			heard++;
+			if (f->name && f->last_ms && now <= f->last_ms + lease)
+				heard++;
 		}
 	}
 	n->lease_heard = heard;
