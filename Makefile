@@ -4,7 +4,7 @@
 #   make            build build/shoal and build/shoal-sim
 #   make test       install missing packages, build, run every test
 #   make demo       a local 5-agent cluster doing its job
-#   make asan       the whole test suite under ASan + UBSan (build/asan/)
+#   make asan       the whole test suite under ASan + UBSan ($(B)/asan/)
 #   make valgrind   unit tests and fuzz replays under valgrind memcheck
 #   make fuzz       libFuzzer (clang) on every decoder, FUZZ_SECONDS each
 #   make fuzz-corpus rewrite the committed seed inputs of the fuzz targets
@@ -12,7 +12,8 @@
 #   make check-deps prove core/, gossip/, sched/ are pure
 #   make format     clang-format every source file
 #
-# Objects and binaries go under $(B) (build/ by default). WERROR=0 turns
+# Objects and binaries go under $(B) (build/ by default; the ASan build in
+# $(B)/asan, the fuzz build in $(B)/fuzz). WERROR=0 turns
 # warnings back into warnings. Libraries come from pkg-config; the first
 # build runs scripts/deps, which installs them on Debian when missing.
 
@@ -195,8 +196,11 @@ check-deps: $(PURE_LIBS)
 	@scripts/check-deps $(B)
 
 .PHONY: asan
+# A build directory of its own (ASAN_B, $(B)/asan by default), so that the
+# sanitized objects never mix with the plain ones.
+ASAN_B ?= $(B)/asan
 asan:
-	@$(MAKE) B=build/asan SAN=1 test
+	@$(MAKE) B=$(ASAN_B) SAN=1 test
 
 .PHONY: valgrind
 valgrind: $(UNIT_BINS) $(REPLAY_BINS)
@@ -206,15 +210,15 @@ valgrind: $(UNIT_BINS) $(REPLAY_BINS)
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------
 #
 # Every tests/fuzz/fuzz_NAME.c is a target. The libraries are rebuilt with
-# clang, coverage instrumentation and ASan + UBSan under build/fuzz/; each
-# target then runs FUZZ_SECONDS on its committed corpus
+# clang, coverage instrumentation and ASan + UBSan under FUZZ_B ($(B)/fuzz/
+# by default); each target then runs FUZZ_SECONDS on its committed corpus
 # (tests/fuzz/corpus/fuzz_NAME/, read only) plus a work directory of its
-# own (build/fuzz/fuzz_NAME.work/, where new inputs go and which later runs
+# own ($(FUZZ_B)/fuzz_NAME.work/, where new inputs go and which later runs
 # start from). FUZZ_TARGETS="fuzz_codec fuzz_addr" picks some. A crash stops
-# with the reproducer in build/fuzz/; once fixed, copy it into the corpus as
+# with the reproducer in $(FUZZ_B)/; once fixed, copy it into the corpus as
 # regress-WHAT so that `make test` replays it for ever.
 
-FUZZ_B := build/fuzz
+FUZZ_B ?= $(B)/fuzz
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
@@ -294,8 +298,12 @@ format-check:
 	@clang-format --dry-run --Werror $(SRC_ALL)
 
 .PHONY: clean
+# Removes $(B) only (with the ASan and fuzz builds inside it by default), so
+# that `make B=build/mine clean` leaves everybody else's build alone.
 clean:
-	rm -rf build bench-results.json
+	@case '$(B)' in ''|.|./|/|..|../) \
+		echo "make clean: refusing to remove B='$(B)'" >&2; exit 1 ;; esac
+	rm -rf '$(B)' bench-results.json
 
 .PHONY: help
 help:

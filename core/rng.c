@@ -11,6 +11,14 @@
  * 128-bit product and reject the few low values that would bias the result.
  * Shuffles are Fisher-Yates over those unbiased draws, so every permutation
  * is equally likely.
+ *
+ * The 128-bit product is exact arithmetic, so the draws do not depend on
+ * how it is computed: with `unsigned __int128` (a GCC/Clang extension, not
+ * C11, present where __SIZEOF_INT128__ is defined: every 64-bit target we
+ * build on) or, elsewhere, from four 32x32-bit products. Both give the
+ * same bits, so a simulation replays the same on either; defining
+ * SHOAL_RNG_PORTABLE forces the second (tests/unit/core_rng_portable_test.c
+ * checks the two agree).
  */
 #include "core/rng.h"
 
@@ -58,24 +66,42 @@ rng_next(struct rng *r)
 	return result;
 }
 
+/* The full 128-bit product a * b: returns its low 64 bits, *hi the high. */
+static inline uint64_t
+mul_64x64(uint64_t a, uint64_t b, uint64_t *hi)
+{
+#if defined(__SIZEOF_INT128__) && !defined(SHOAL_RNG_PORTABLE)
+	unsigned __int128 m = (unsigned __int128)a * b;
+
+	*hi = (uint64_t)(m >> 64);
+	return (uint64_t)m;
+#else
+	uint64_t a_lo = a & 0xffffffffU, a_hi = a >> 32;
+	uint64_t b_lo = b & 0xffffffffU, b_hi = b >> 32;
+	uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi;
+	uint64_t hl = a_hi * b_lo, hh = a_hi * b_hi;
+	/* At most 3 * (2^32 - 1): no overflow. */
+	uint64_t mid = (ll >> 32) + (lh & 0xffffffffU) + (hl & 0xffffffffU);
+
+	*hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+	return (mid << 32) | (ll & 0xffffffffU);
+#endif
+}
+
 uint64_t
 rng_below(struct rng *r, uint64_t n)
 {
-	unsigned __int128 m;
-	uint64_t lo, t;
+	uint64_t hi, lo, t;
 
 	if (n == 0)
 		return 0;
-	m = (unsigned __int128)rng_next(r) * n;
-	lo = (uint64_t)m;
+	lo = mul_64x64(rng_next(r), n, &hi);
 	if (lo < n) {
 		t = -n % n; /* 2^64 mod n */
-		while (lo < t) {
-			m = (unsigned __int128)rng_next(r) * n;
-			lo = (uint64_t)m;
-		}
+		while (lo < t)
+			lo = mul_64x64(rng_next(r), n, &hi);
 	}
-	return (uint64_t)(m >> 64);
+	return hi;
 }
 
 uint64_t

@@ -24,11 +24,21 @@ bool sim_expect_result(const struct sim *s, uint32_t e, double *got);
 /* Does `got OP want` hold? NAN (no data) never holds. */
 bool sim_expect_check(uint32_t op, double got, double want);
 
+/* The scenario s runs (borrowed from sim_new()'s caller). */
 const struct sim_scenario *sim_scenario_of(const struct sim *s);
+/* Simulated time (us from the start) when the last node has started:
+ * (nodes - 1) * stagger, 0 for a warm start. */
 uint64_t sim_bootstrap_end_us(const struct sim *s);
+/* Simulated time (us) from which metrics count: the scenario's
+ * `measure from TIME`, or the end of the bootstrap when it has none. */
 uint64_t sim_measure_us(const struct sim *s);
+/* The most events ever pending at once in the engine's queue. */
 size_t sim_heap_peak(const struct sim *s);
+/* The keyring every node shares (one fixed key when the scenario uses
+ * crypto, empty otherwise). Owned by the sim, valid while it lives. */
 const struct keyring *sim_keyring(const struct sim *s);
+/* The intern pool the nodes share for names. Owned by the sim, valid
+ * while it lives. */
 struct intern *sim_pool(struct sim *s);
 
 #endif

@@ -69,17 +69,54 @@ struct sim_failover {
 	uint64_t done_us;    /* every live node names one acting manager */
 };
 
+/* Give s its (empty) scheduler state, s->sched; sim_new() calls it once,
+ * before any node starts. Returns 0 or ERR_NOMEM. */
 int sim_sched_new(struct sim *s);
+/* Free s->sched, every service, crash and failover record, and the task
+ * tables and tags of every vnode; s->sched is NULL afterwards. Does
+ * nothing when s->sched is NULL (sim_sched_new failed or never ran). */
 void sim_sched_delete(struct sim *s);
 
+/* Node i's process has just started (a first start or a restart): it
+ * gets a new task-driver stream for this life, runs no tasks, names no
+ * manager yet and leads nothing. */
 void sim_sched_node_up(struct sim *s, uint32_t i);
+/* Node i's process has just stopped: crashed (true) or left / stopped
+ * (false). Its tasks stop running. A crash that took down replicas
+ * running nowhere else opens a struct sim_rcrash with a struct sim_rslot
+ * for each; if i was the acting manager a struct sim_failover opens.
+ * Running out of memory fails the run (sim_fail). */
 void sim_sched_node_down(struct sim *s, uint32_t i, bool crashed);
+/* A node event other than membership from node i (manager changes, task
+ * start / stop / restart orders), while the node's events are drained:
+ * record it, never call into the node. ev is borrowed for the call. */
 void sim_sched_on_event(struct sim *s, uint32_t i, const struct node_event *ev);
+/* After every call into node i, once its outbox and events are drained:
+ * while i is the acting manager, check its decisions (majority, minority
+ * time). Reads the node; never calls into it. */
 void sim_sched_after_call(struct sim *s, uint32_t i);
+/* An EV_TASK event from the engine's queue came due: advance that task's
+ * emulated process (launch, start or fail, exit, back-off, stop), report
+ * the new state to the node (this calls into the node and drains it) and
+ * schedule the next step. An event for a task since replaced (stale
+ * token) is ignored. */
 void sim_sched_task_event(struct sim *s, const struct sim_ev *ev);
+/* Carry out a SIM_ACT_SCHED scenario line (service create / update /
+ * scale / remove, node availability or tag, task crash or failure). With
+ * the toy protocol, which has no scheduler, the run fails (sim_fail). */
 void sim_sched_action(struct sim *s, const struct sim_action *a);
+/* The network's partitions or isolation changed: which acting managers
+ * sit in a minority is worked out again (at once while any node leads,
+ * otherwise when one next does). */
 void sim_sched_net_changed(struct sim *s);
+/* Fill the scheduler's columns of a time-series row (services, managers,
+ * desired / running replicas, slots running twice, nodes naming no
+ * manager); the engine fills the rest. */
 void sim_sched_sample(struct sim *s, struct sim_sample *row);
+/* Write the scheduler's metrics (enum sim_metric) as of now into v, which
+ * holds SIM_M__N values that the caller set to NAN first. If its working
+ * memory cannot be allocated, only changes_refused is written and the
+ * others stay NAN. */
 void sim_sched_values(struct sim *s, double *v);
 
 /* The tags node i starts with (scenario `tags` rules, then `node tag`
@@ -87,11 +124,18 @@ void sim_sched_values(struct sim *s, double *v);
 const struct node_tag *sim_sched_tags(struct sim *s, uint32_t i,
 				      unsigned *ntags);
 
-/* Report access. */
+/* Report access: each returns the records so far, in the order they
+ * happened, and their count in *n (the pointer may be NULL when *n is 0).
+ * Read-only views, valid until the next call into the sim. */
+/* Crashes of nodes that held replicas. */
 const struct sim_rcrash *sim_sched_crashes(const struct sim *s, uint32_t *n);
+/* The replicas those crashes took down (struct sim_rcrash.first, .n). */
 const struct sim_rslot *sim_sched_rslots(const struct sim *s, uint32_t *n);
+/* Crashes and leaves of the acting manager. */
 const struct sim_failover *sim_sched_failovers(const struct sim *s,
 					       uint32_t *n);
+/* The name of service number svc (struct sim_rslot.svc), "?" if there is
+ * no such service. Owned by the sim, valid while it lives. */
 const char *sim_sched_service_name(const struct sim *s, uint32_t svc);
 
 #endif

@@ -21,6 +21,12 @@
 
 #include "sim/sim.h"
 
+/* The toy's operations table, for sim_new() in place of
+ * sim_node_ops_real(). A static table: never freed, and the same pointer
+ * on every call. The toy ignores the ops context (sim/main.c
+ * passes NULL); each node it creates belongs to the sim, which destroys it
+ * through the table. It has no scheduler verbs, so a scenario with
+ * services fails. */
 const struct sim_node_ops *sim_toy_ops(void);
 
 #endif
