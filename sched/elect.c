@@ -430,8 +430,12 @@ elect_status_text(const struct elect *e, const struct elect_view *v, char *out,
 		put(&l, " eligible (needs ");
 		put_u64(&l, e->voters / 2 + 1);
 		put(&l, ")");
+		/* Every voter the count left out: failed ones, and suspect
+		 * ones (a quorum counts alive voters only, so early in a
+		 * partition the far side is suspect, not yet failed). */
 		for (size_t i = 0; v && v->at(v->ctx, i, &m); i++) {
-			if (!m.eligible || m.state != SWIM_DEAD)
+			if (!m.eligible ||
+			    (m.state != SWIM_DEAD && m.state != SWIM_SUSPECT))
 				continue;
 			if (listed >= 32) {
 				put(&l, ", ...");
@@ -439,6 +443,8 @@ elect_status_text(const struct elect *e, const struct elect_view *v, char *out,
 			}
 			put(&l, listed++ ? ", " : "; unreachable: ");
 			put(&l, m.name);
+			if (m.state == SWIM_SUSPECT)
+				put(&l, " (suspect)");
 		}
 		break;
 	}

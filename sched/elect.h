@@ -186,8 +186,9 @@ uint64_t elect_term(const struct elect *e);
 /* One line for `shoal status`/`node ls`, e.g.
  *   "manager web-1 (term 3)"
  *   "no manager: no quorum: sees 2 of 5 eligible (needs 3); unreachable:
- *    a, b, c"
- * Uses the view to name unreachable voters. Returns the length (the text
+ *    a, b (suspect), c"
+ * Uses the view to name the voters the quorum did not count (failed and
+ * suspect, at most 32 of them). Returns the length (the text
  * is cut to fit cap, always NUL-terminated). */
 size_t elect_status_text(const struct elect *e, const struct elect_view *v,
 			 char *out, size_t cap);

@@ -40,6 +40,7 @@ struct cluster {
 	bool eligible[N];
 	bool left[N];	 /* left or force-left */
 	bool crashed[N]; /* not running */
+	bool suspect[N]; /* seen suspect, not failed, where unreachable */
 	int group[N];
 	struct elect e[N];
 	uint64_t now;
@@ -58,7 +59,7 @@ seen_as(const struct cluster *c, int self, int j)
 	if (j == self)
 		return SWIM_ALIVE;
 	if (c->crashed[j] || c->group[j] != c->group[self])
-		return SWIM_DEAD;
+		return c->suspect[j] ? SWIM_SUSPECT : SWIM_DEAD;
 	return SWIM_ALIVE;
 }
 
@@ -356,6 +357,37 @@ test_minority_has_no_manager(void **state)
 	assert_non_null(strstr(text, "stepped down"));
 }
 
+/* Early in a partition the far side is suspect, not yet failed: the
+ * quorum does not count suspects, and the status line names them. */
+static void
+test_status_names_suspects(void **state)
+{
+	struct cluster c;
+	struct viewctx vc;
+	struct elect_view v;
+	char text[ELECT_STATUS_MAX];
+	int self = -1;
+
+	(void)state;
+	cluster_init(&c, 5);
+	settle(&c);
+	/* {0, 1} | {2, 3, 4}; 2 and 3 are suspect, 4 failed. */
+	for (int i = 0; i < 5; i++)
+		c.group[i] = i < 2 ? 1 : 0;
+	c.suspect[2] = c.suspect[3] = true;
+	settle(&c);
+	self = 0;
+	v = view_of(&vc, &c, self);
+	elect_status_text(&c.e[self], &v, text, sizeof(text));
+	assert_non_null(strstr(text, "no quorum: sees 2 of 5 eligible "
+				     "(needs 3); unreachable: "));
+	assert_non_null(strstr(text, "node-c (suspect)"));
+	assert_non_null(strstr(text, "node-d (suspect)"));
+	assert_non_null(strstr(text, "node-e"));
+	assert_null(strstr(text, "node-e (suspect)"));
+	assert_null(strstr(text, "node-b"));
+}
+
 static void
 test_heal_leaves_one(void **state)
 {
@@ -574,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_no_preemption),
 		cmocka_unit_test(test_manager_death),
 		cmocka_unit_test(test_minority_has_no_manager),
+		cmocka_unit_test(test_status_names_suspects),
 		cmocka_unit_test(test_heal_leaves_one),
 		cmocka_unit_test(test_tie_goes_to_rank),
 		cmocka_unit_test(test_force_leave_shrinks_voters),
