@@ -10,10 +10,12 @@
  * into index arrays, runs placement, and writes back each change as a slot
  * record stamped with the manager's term. Rebuilding every round costs
  * O(members + slots) and keeps the manager stateless apart from two small
- * tables: rebalancing moves in flight and rollouts in progress. A manager
- * that takes over therefore starts from the replicated table alone,
- * exactly what its predecessor left, and a round run twice in a row
- * decides nothing the second time.
+ * tables: its own rebalancing moves (for the statistics) and rollouts in
+ * progress. What throttles rebalancing, the decisions still in flight, is
+ * read from the replicated state (slots written lately that their node
+ * does not yet run), so a manager that takes over starts from exactly
+ * what its predecessor left, moves in flight included, and a round run
+ * twice in a row decides nothing the second time.
  *
  * Rollouts use the same table: a slot's gen says which task digest its
  * node should run, and the node's task report says which one it does run;
@@ -369,6 +371,39 @@ moves_update(struct plan *pl, const struct state *st, uint64_t now_ms)
 	pl->nmoves = keep;
 }
 
+/* Decisions in flight, as the replicated state shows them: slots of
+ * replicated services written within move_timeout_ms whose node has not
+ * reported them running at their gen. Read from the state rather than
+ * from our own table, so that a manager that takes over counts its
+ * predecessor's unconfirmed moves as well as its own (the table is
+ * forgotten on a manager change). New slots, moves off failed nodes and
+ * rollouts count too: rebalancing waits while anything is in motion. The
+ * record's version is its writer's clock, so a writer's clock skew
+ * lengthens or shortens the window by as much. */
+static uint32_t
+inflight_count(const struct plan *pl, const struct state *st, uint64_t now_ms)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < state_service_count(st); i++) {
+		const struct state_service *sv = state_service_at(st, i);
+
+		if (!state_service_live(sv) || sv->spec.mode != SPEC_REPLICATED)
+			continue;
+		for (uint32_t j = 0; j < sv->nslots; j++) {
+			const struct state_slot *sl = &sv->slots[j];
+			const char *node = state_slot_node(sv, sl);
+
+			if (!node || sl->slot >= sv->spec.replicas ||
+			    sl->version + pl->cfg.move_timeout_ms <= now_ms ||
+			    running_on(sv, sl, node, sl->gen))
+				continue;
+			n++;
+		}
+	}
+	return n;
+}
+
 static void
 move_add(struct plan *pl, const char *service, uint32_t slot, const char *to,
 	 uint64_t now_ms)
@@ -487,7 +522,7 @@ plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
 	 const struct plan_member *members, size_t nmembers)
 {
 	size_t nout = 0;
-	uint32_t budget, unplaced = 0;
+	uint32_t budget, unplaced = 0, inflight;
 	int rc, made = 0;
 
 	pl->stats.rounds++;
@@ -496,11 +531,12 @@ plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
 	if (rc)
 		return rc;
 	moves_update(pl, st, now_ms);
+	inflight = inflight_count(pl, st, now_ms);
 	if (ensure(&pl->out, &pl->out_cap, pl->cfg.max_changes,
 		   sizeof(*pl->out)))
 		return ERR_NOMEM;
 	rc = place_run(&pl->place, pl->nodes, pl->nnodes, pl->svcs, pl->nsvcs,
-		       pl->nmoves, pl->out, pl->cfg.max_changes, &nout);
+		       inflight, pl->out, pl->cfg.max_changes, &nout);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < nout; i++) {
@@ -544,7 +580,7 @@ plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
 		else
 			i++;
 	pl->stats.decisions += (uint64_t)made;
-	pl->stats.inflight = pl->nmoves;
+	pl->stats.inflight = inflight_count(pl, st, now_ms);
 	pl->stats.unplaced = unplaced;
 	return made;
 }

@@ -32,10 +32,13 @@
  * report every change of its tasks with state_task_report() (gen = the
  * digest it runs); stop tasks that are no longer given to it.
  *
- * Rebalancing moves are in flight from the decision until the new node
- * reports the slot running, the slot moves again, or move_timeout_ms
- * passes; place_run() gets the count, so a join moves at most
- * rebalance_parallelism slots at a time.
+ * Decisions in flight: a slot of a replicated service whose record was
+ * written less than move_timeout_ms ago and whose node has not yet
+ * reported it running at its gen. They are counted from the replicated
+ * state at every round (a new manager sees its predecessor's too), and
+ * place_run() gets the count, so a join moves at most
+ * rebalance_parallelism slots at a time, and none while other decisions
+ * are still starting.
  *
  * Bounds: PLAN_MOVES_MAX moves tracked, max_changes decisions per round
  * (a rate limit on the gossip a round makes), and those of state and
@@ -77,7 +80,7 @@ struct plan_stats {
 	uint64_t rolled;	/* slots rolled to a new task digest */
 	uint64_t moves_done;	/* rebalancing moves confirmed running */
 	uint64_t moves_expired; /* ... given up on */
-	uint32_t inflight;	/* moves in flight after the last round */
+	uint32_t inflight;	/* decisions in flight after the last round */
 	uint32_t unplaced;	/* slots without a node after the last round */
 };
 

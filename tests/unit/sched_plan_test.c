@@ -7,7 +7,7 @@
  * second round decides nothing; every node's share (plan_tasks_of) adds up
  * to the replicas; a death, a drain, a member forgotten by membership move
  * exactly the slots they held; a join moves a few slots at a time and
- * waits for them to run; a rolling update goes update.parallelism at a
+ * waits for them to run, and so does a manager that takes over; a rolling update goes update.parallelism at a
  * time, waits for running reports and for update.delay_ms, and a scale
  * restarts nothing; a manager of an older term stops with ERR_STALE.
  */
@@ -265,6 +265,42 @@ test_join_waits_for_moves(void **state)
 	cluster_free(c);
 }
 
+/* A manager that takes over counts its predecessor's moves in flight:
+ * they are read from the replicated state, not from the plan's memory. */
+static void
+test_new_manager_sees_moves_in_flight(void **state)
+{
+	struct cluster *c = cluster_new(4);
+	int rc, moved;
+
+	(void)state;
+	create(c, "web", 20, 1, 0);
+	run_round(c);
+	report_all(c, true);
+	c->nm = 6; /* node-e and node-f join: they take 6 or 7 in all */
+	moved = run_round(c);
+	assert_int_equal(moved, 4);
+	/* The manager steps down (its memory goes) and another takes over
+	 * before the moves run: nothing more may move yet. */
+	plan_reset(c->pl);
+	c->term = 2;
+	assert_int_equal(run_round(c), 0);
+	assert_int_equal(plan_stats(c->pl)->inflight, 4);
+	/* Once they run, the rest follows. */
+	report_all(c, true);
+	rc = run_round(c);
+	assert_in_range(rc, 1, 4);
+	moved += rc;
+	/* Moves nobody confirms stop counting after move_timeout_ms. */
+	assert_int_equal(run_round(c), 0);
+	c->now += PLAN_MOVE_TIMEOUT_DEFAULT_MS + 1000;
+	rc = run_round(c);
+	moved += rc;
+	assert_int_equal(share(c, 4) + share(c, 5), (size_t)moved);
+	assert_in_range(moved, 6, 7);
+	cluster_free(c);
+}
+
 static void
 test_rolling_update(void **state)
 {
@@ -358,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_round_places_everything),
 		cmocka_unit_test(test_death_drain_and_forgotten),
 		cmocka_unit_test(test_join_waits_for_moves),
+		cmocka_unit_test(test_new_manager_sees_moves_in_flight),
 		cmocka_unit_test(test_rolling_update),
 		cmocka_unit_test(test_older_term_is_stale),
 	};
