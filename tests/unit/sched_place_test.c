@@ -12,7 +12,9 @@
  *     constraints do not make them impossible (randomized: the seed is
  *     printed on failure);
  *   - scale down removes the highest slots; drain moves, pause keeps;
- *   - global mode runs one slot per eligible node.
+ *   - global mode runs one slot per eligible node;
+ *   - a rejected slot moves off the node that rejected it, and a node
+ *     avoided for a service takes none of its slots.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -704,6 +706,73 @@ test_global_mode(void **state)
 	world_free(w);
 }
 
+/* A node that rejected a task: the slot moves to another node, the node
+ * takes no new slot of that service (not even by rebalancing) and keeps
+ * the others; with nowhere else to go the slot stays. */
+static void
+test_rejected(void **state)
+{
+	for (int algo = 0; algo < 2; algo++) {
+		struct world *w = world_new(5, 0);
+		struct place p;
+		struct place_config cfg;
+		uint32_t bad, rej, avoid[5];
+		size_t s;
+
+		(void)state;
+		cfg_for(&cfg, (enum place_algo)algo, 4);
+		assert_int_equal(place_init(&p, &cfg), 0);
+		s = add_service(w, "web", 10);
+		settle(&p, w);
+		rej = 3;
+		bad = w->slots[s][rej];
+		assert_int_equal(count_on(w, s, bad), 2);
+		w->svcs[s].avoid = &bad;
+		w->svcs[s].navoid = 1;
+		w->svcs[s].rejected = &rej;
+		w->svcs[s].nrejected = 1;
+		assert_int_equal(run(&p, w, 0), 0);
+		assert_int_equal(w->nout, 1);
+		assert_int_equal(w->out[0].why, PLACE_WHY_REJECTED);
+		assert_int_equal(w->out[0].slot, rej);
+		assert_int_equal(w->out[0].from, bad);
+		assert_int_not_equal(w->slots[s][rej], bad);
+		/* It keeps its other slot; nothing comes back to it, not by
+		 * rebalancing, not by a scale up. */
+		w->svcs[s].nrejected = 0;
+		assert_int_equal(settle(&p, w), 0);
+		assert_int_equal(count_on(w, s, bad), 1);
+		w->specs[s].replicas = 20;
+		settle(&p, w);
+		assert_int_equal(count_on(w, s, bad), 1);
+		check_caps(&p, w, false, 0);
+		/* Once it is no longer avoided, rebalancing fills it again. */
+		w->svcs[s].navoid = 0;
+		settle(&p, w);
+		assert_int_equal(count_on(w, s, bad), 4);
+		/* Every node rejected it: it stays where it is, placed. */
+		rej = 0;
+		for (uint32_t n = 0; n < 5; n++)
+			avoid[n] = n;
+		w->svcs[s].avoid = avoid;
+		w->svcs[s].navoid = 5;
+		w->svcs[s].rejected = &rej;
+		w->svcs[s].nrejected = 1;
+		bad = w->slots[s][0];
+		assert_int_equal(run(&p, w, 0), 0);
+		assert_int_equal(w->nout, 0);
+		assert_int_equal(w->slots[s][0], bad);
+		assert_int_equal(w->svcs[s].unplaced, 0);
+		/* An avoided node that does not exist: refused. */
+		avoid[0] = 7;
+		assert_int_equal(run(&p, w, 0), ERR_INVAL);
+		avoid[0] = 0;
+		assert_int_equal(run(&p, w, 0), 0);
+		place_destroy(&p);
+		world_free(w);
+	}
+}
+
 /* Random clusters, services, constraints and failures: the hard rules
  * always hold, and the caps hold whenever they can (constraints can make
  * the global cap impossible: a flow decides). */
@@ -833,6 +902,7 @@ main(void)
 		cmocka_unit_test(test_drain_pause_suspect),
 		cmocka_unit_test(test_constraints_and_max_per_node),
 		cmocka_unit_test(test_global_mode),
+		cmocka_unit_test(test_rejected),
 		cmocka_unit_test(test_randomized),
 		cmocka_unit_test(test_bad_input),
 	};
