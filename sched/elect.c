@@ -149,6 +149,8 @@ count(const struct elect_view *v, uint32_t *voters, uint32_t *seen)
 		if (m.state == SWIM_ALIVE)
 			(*seen)++;
 	}
+	for (size_t i = 0; v->absent && v->absent(v->ctx, i, &m.name); i++)
+		(*voters)++;
 }
 
 /* Is the accepted claimant in office from where we stand? */
@@ -381,6 +383,7 @@ elect_status_text(const struct elect *e, const struct elect_view *v, char *out,
 	struct line l = {out, cap, 0};
 	struct elect_member m;
 	unsigned listed = 0;
+	bool cut = false;
 
 	if (cap)
 		out[0] = 0;
@@ -439,12 +442,24 @@ elect_status_text(const struct elect *e, const struct elect_view *v, char *out,
 				continue;
 			if (listed >= 32) {
 				put(&l, ", ...");
+				cut = true;
 				break;
 			}
 			put(&l, listed++ ? ", " : "; unreachable: ");
 			put(&l, m.name);
 			if (m.state == SWIM_SUSPECT)
 				put(&l, " (suspect)");
+		}
+		/* And the failed ones the membership no longer lists. */
+		for (size_t i = 0;
+		     !cut && v && v->absent && v->absent(v->ctx, i, &m.name);
+		     i++) {
+			if (listed >= 32) {
+				put(&l, ", ...");
+				break;
+			}
+			put(&l, listed++ ? ", " : "; unreachable: ");
+			put(&l, m.name);
 		}
 		break;
 	}
