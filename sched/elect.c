@@ -14,13 +14,14 @@
  *      ends with one manager.
  *   2. Only the best-ranked live eligible member claims, and only with a
  *      quorum: more than half of the voters (eligible members that have
- *      not left) alive in its view. A suspect voter does not count: in a
- *      partition the other side's members are suspected before they are
- *      declared failed, and a manager that counted them could move the
- *      slots of a member it had already declared failed while the far
- *      side still runs them (a minority deciding). Two disjoint partitions
- *      cannot both hold a quorum of the same voting set, so at most one
- *      side gets a new manager.
+ *      not left, failed ones included, also those the membership has
+ *      forgotten: the view's absent voters) alive in its view. A suspect
+ *      voter does not count: in a partition the other side's members are
+ *      suspected before they are declared failed, and a manager that
+ *      counted them could move the slots of a member it had already
+ *      declared failed while the far side still runs them (a minority
+ *      deciding). Two disjoint partitions cannot both hold a quorum of the
+ *      same voting set, so at most one side gets a new manager.
  *   3. The manager acts only while it holds a quorum. A manager cut off in
  *      a minority stops deciding as soon as its view shows it; the
  *      majority elects term + 1; after the heal the higher claim wins
