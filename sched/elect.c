@@ -14,13 +14,14 @@
  *      ends with one manager.
  *   2. Only the best-ranked live eligible member claims, and only with a
  *      quorum: more than half of the voters (eligible members that have
- *      not left) alive in its view. A suspect voter does not count: in a
- *      partition the other side's members are suspected before they are
- *      declared failed, and a manager that counted them could move the
- *      slots of a member it had already declared failed while the far
- *      side still runs them (a minority deciding). Two disjoint partitions
- *      cannot both hold a quorum of the same voting set, so at most one
- *      side gets a new manager.
+ *      not left, failed ones included, also those the membership has
+ *      forgotten: the view's absent voters) alive in its view. A suspect
+ *      voter does not count: in a partition the other side's members are
+ *      suspected before they are declared failed, and a manager that
+ *      counted them could move the slots of a member it had already
+ *      declared failed while the far side still runs them (a minority
+ *      deciding). Two disjoint partitions cannot both hold a quorum of the
+ *      same voting set, so at most one side gets a new manager.
  *   3. The manager acts only while it holds a quorum. A manager cut off in
  *      a minority stops deciding as soon as its view shows it; the
  *      majority elects term + 1; after the heal the higher claim wins
@@ -149,6 +150,8 @@ count(const struct elect_view *v, uint32_t *voters, uint32_t *seen)
 		if (m.state == SWIM_ALIVE)
 			(*seen)++;
 	}
+	for (size_t i = 0; v->absent && v->absent(v->ctx, i, &m.name); i++)
+		(*voters)++;
 }
 
 /* Is the accepted claimant in office from where we stand? */
@@ -429,6 +432,7 @@ elect_status_text(const struct elect *e, const struct elect_view *v, char *out,
 	struct elect_member m;
 	char best[ELECT_NAME_MAX + 1];
 	unsigned listed = 0;
+	bool cut = false;
 
 	if (cap)
 		out[0] = 0;
@@ -481,9 +485,27 @@ elect_status_text(const struct elect *e, const struct elect_view *v, char *out,
 		put(&l, " eligible (needs ");
 		put_u64(&l, e->voters / 2 + 1);
 		put(&l, ")");
+		/* Every voter the count left out: failed ones, and suspect
+		 * ones (a quorum counts alive voters only, so early in a
+		 * partition the far side is suspect, not yet failed). */
 		for (size_t i = 0; v && v->at(v->ctx, i, &m); i++) {
-			if (!m.eligible || m.state != SWIM_DEAD)
+			if (!m.eligible ||
+			    (m.state != SWIM_DEAD && m.state != SWIM_SUSPECT))
 				continue;
+			if (listed >= 32) {
+				put(&l, ", ...");
+				cut = true;
+				break;
+			}
+			put(&l, listed++ ? ", " : "; unreachable: ");
+			put(&l, m.name);
+			if (m.state == SWIM_SUSPECT)
+				put(&l, " (suspect)");
+		}
+		/* And the failed ones the membership no longer lists. */
+		for (size_t i = 0;
+		     !cut && v && v->absent && v->absent(v->ctx, i, &m.name);
+		     i++) {
 			if (listed >= 32) {
 				put(&l, ", ...");
 				break;

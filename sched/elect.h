@@ -8,10 +8,11 @@
  *   - Eligible members are ranked by XXH3 of their name: the smaller hash
  *     is the better rank (equal hashes: the smaller name).
  *   - Voters are the eligible members that have not left (alive, suspect
- *     or failed). A node has a quorum when it sees (alive: a suspect
- *     voter does not count) more
- *     than half of the voters. A member that was force-left is "left" in
- *     the view, so force-leave shrinks the voting set.
+ *     or failed), and the failed voters the membership has forgotten
+ *     (absent: the caller keeps them until they leave or are force-left).
+ *     A node has a quorum when it sees (alive: a suspect voter does not
+ *     count) more than half of the voters. A member that was force-left
+ *     is "left" in the view, so force-leave shrinks the voting set.
  *   - A claim is (term, name). Claim A beats claim B when A's term is
  *     higher, or the terms are equal and A's name ranks better. Every node
  *     accepts the best claim it has heard of; that is the register
@@ -78,6 +79,10 @@ struct elect_view {
 	bool (*find)(void *ctx, const char *name, struct elect_member *out);
 	/* Member i for i = 0, 1, ... until false; any order. */
 	bool (*at)(void *ctx, size_t i, struct elect_member *out);
+	/* Optional: voters that are not members of the view (failed ones
+	 * the membership forgot), name i for i = 0, 1, ... until false.
+	 * counts() includes them; without counts() elect adds them. */
+	bool (*absent)(void *ctx, size_t i, const char **name);
 };
 
 enum elect_reason {
@@ -186,8 +191,9 @@ uint64_t elect_term(const struct elect *e);
 /* One line for `shoal status`/`node ls`, e.g.
  *   "manager web-1 (term 3)"
  *   "no manager: no quorum: sees 2 of 5 eligible (needs 3); unreachable:
- *    a, b, c"
- * Uses the view to name unreachable voters. Returns the length (the text
+ *    a, b (suspect), c"
+ * Uses the view to name the voters the quorum did not count (failed,
+ * suspect and absent, at most 32 of them). Returns the length (the text
  * is cut to fit cap, always NUL-terminated). */
 size_t elect_status_text(const struct elect *e, const struct elect_view *v,
 			 char *out, size_t cap);

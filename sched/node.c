@@ -936,6 +936,7 @@ node_force_leave(struct node *n, uint64_t now, const char *name)
 {
 	int rc = swim_force_leave(n->sw, now, name);
 
+	rc = nsched_force_leave(n, now, name, rc);
 	after(n, now);
 	return rc;
 }

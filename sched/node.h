@@ -130,6 +130,9 @@ int node_join(struct node *n, uint64_t now_ms, const struct addr *seeds,
 	      size_t nseeds);
 int node_leave(struct node *n, uint64_t now_ms);
 bool node_is_stopped(const struct node *n);
+/* serf's force-leave: a failed member becomes left everywhere, which also
+ * takes it out of the voting set. 0; ERR_STATE (alive, suspect, or us);
+ * ERR_NOENT (not a member, nor a failed voter the membership forgot). */
 int node_force_leave(struct node *n, uint64_t now_ms, const char *name);
 /* Replace our tags (spread with a new incarnation). 0 or ERR_INVAL. */
 int node_set_tags(struct node *n, uint64_t now_ms,

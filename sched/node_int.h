@@ -60,6 +60,9 @@ struct node {
 	size_t ninelig, inelig_cap;
 	/* The elect view's sequential cursor. */
 	size_t view_i, view_cur;
+	/* Voters the membership forgot: voter records of the state whose
+	 * member is not in the swim's table (node_sched.c). */
+	uint32_t nabsent;
 	/* Our share of tasks, sorted by (service, slot). */
 	struct node_assigned *tasks;
 	size_t ntasks, tasks_cap;
@@ -120,5 +123,10 @@ void nsched_run(struct node *n, uint64_t now);
 uint64_t nsched_next_deadline(const struct node *n);
 /* Our tags changed (eligibility), or we are leaving. */
 void nsched_self_changed(struct node *n);
+/* node_force_leave(): after swim_force_leave() returned rc. Records the
+ * member as no voter (gossiped), also when the membership no longer
+ * lists it but it is an absent voter (then 0 instead of ERR_NOENT).
+ * Returns the result for the caller. */
+int nsched_force_leave(struct node *n, uint64_t now, const char *name, int rc);
 
 #endif

@@ -32,9 +32,26 @@
  * from member-join / member-update / member-reap events by decoding only
  * the member concerned.
  *
+ * The voting set does not shrink on its own. A quorum is a majority of
+ * the voters, and a failed voter is still one: otherwise a long enough
+ * partition would hand the minority a majority of what it still sees.
+ * The membership forgets failed members after reap_dead (24 h), so a
+ * failed eligible member is also written into the replicated state as a
+ * voter record when it fails (and when it is reaped, in case we missed
+ * the failure); it stops being a voter only when it leaves or is
+ * force-left (a record that says so wins over the failure at the same
+ * incarnation) or comes back (a later incarnation: it is a member again).
+ * Voter records whose member is not in the table are the absent voters;
+ * view_counts() adds them. Push-pull carries the records, so a node that
+ * restarts or joins later learns of voters it never saw fail. Every node
+ * writes what it sees for itself without a delta; a force-leave, which
+ * one node does for all, is gossiped.
+ *
  * Bounds: the ineligible set holds at most one entry per member; the task
  * list at most one entry per slot we are given; round scratch grows to the
- * member count.
+ * member count; voter records are bounded by the state (STATE_VOTERS_MAX:
+ * beyond that a failed voter is not recorded and counts only while the
+ * membership lists it, as before).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -136,7 +153,7 @@ view_counts(void *ctx, uint32_t *voters, uint32_t *seen)
 	uint32_t dead = (uint32_t)swim_count_state(sw, SWIM_DEAD);
 
 	/* A quorum is of alive voters only (see sched/elect.c). */
-	*voters = alive + susp + dead;
+	*voters = alive + susp + dead + n->nabsent;
 	*seen = alive;
 	for (size_t i = 0; i < n->ninelig; i++) {
 		struct swim_member_info mi;
@@ -187,10 +204,101 @@ view_at(void *ctx, size_t i, struct elect_member *out)
 	return true;
 }
 
+/* ---- voters the membership forgot ---- */
+
+static bool
+voter_absent(const struct node *n, const struct state_voter *sv)
+{
+	enum swim_state st;
+
+	return sv->voter && !swim_member_state(n->sw, sv->node, &st);
+}
+
+static void
+absent_update(struct node *n)
+{
+	uint32_t k = 0;
+
+	for (size_t i = 0; i < state_voter_count(n->st); i++)
+		k += voter_absent(n, state_voter_at(n->st, i));
+	n->nabsent = k;
+}
+
+static bool
+view_absent(void *ctx, size_t i, const char **name)
+{
+	const struct node *n = ctx;
+
+	for (size_t k = 0; k < state_voter_count(n->st); k++) {
+		const struct state_voter *sv = state_voter_at(n->st, k);
+
+		if (voter_absent(n, sv) && i-- == 0) {
+			*name = istr_str(sv->node);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A membership event for the voter records (see the essay); before the
+ * ineligible set forgets a reaped member. */
+static void
+voters_on_member(struct node *n, const struct swim_event *e)
+{
+	bool voter;
+
+	switch (e->kind) {
+	case SWIM_EV_FAILED:
+		voter = true;
+		break;
+	case SWIM_EV_LEFT:
+		voter = false;
+		break;
+	case SWIM_EV_REAP:
+		voter = e->state == SWIM_DEAD;
+		break;
+	default:
+		return;
+	}
+	if (!strcmp(e->name, swim_name(n->sw)))
+		return;
+	if (voter)
+		voter = inelig_index(n, e->name) < 0;
+	/* Only failed voters need a record; a leave only ends one. */
+	if (!voter && !state_voter_find(n->st, e->name))
+		return;
+	if (state_voter_set(n->st, e->time_ms, e->name, e->incarnation, voter,
+			    false) > 0)
+		n->pending |= STATE_CH_VOTER;
+}
+
+int
+nsched_force_leave(struct node *n, uint64_t now, const char *name, int rc)
+{
+	struct swim_member_info mi;
+	const struct state_voter *sv;
+
+	if (rc == 0 && swim_member_find(n->sw, name, &mi)) {
+		/* Gossiped, and kept even without a voter record: a node on
+		 * the far side of a partition may still record it failed. */
+		if (state_voter_set(n->st, now, name, mi.incarnation, false,
+				    true) > 0)
+			n->pending |= STATE_CH_VOTER;
+		return 0;
+	}
+	sv = rc == ERR_NOENT ? state_voter_find(n->st, name) : NULL;
+	if (!sv || !sv->voter)
+		return rc;
+	if (state_voter_set(n->st, now, name, sv->inc, false, true) > 0)
+		n->pending |= STATE_CH_VOTER;
+	return 0;
+}
+
 static struct elect_view
 view_of(struct node *n)
 {
-	struct elect_view v = { n, view_counts, view_find, view_at };
+	struct elect_view v = { n, view_counts, view_find, view_at,
+				view_absent };
 
 	return v;
 }
@@ -268,6 +376,7 @@ nsched_on_member(struct node *n, const struct swim_event *e)
 {
 	struct swim_member_info mi;
 
+	voters_on_member(n, e);
 	switch (e->kind) {
 	case SWIM_EV_JOIN:
 	case SWIM_EV_UPDATE:
@@ -833,8 +942,11 @@ nsched_run(struct node *n, uint64_t now)
 	int mask = n->pending;
 
 	n->pending = 0;
+	if (mask & STATE_CH_VOTER)
+		n->view_dirty = true; /* the voting set changed */
 	if (n->view_dirty) {
 		n->view_dirty = false;
+		absent_update(n);
 		elect_update(&n->el, &v, now);
 	} else if (now >= elect_next_deadline(&n->el)) {
 		elect_update(&n->el, &v, now);

@@ -34,6 +34,15 @@
  * moves per round (rebalance_parallelism minus moves in flight), so a join
  * shifts work a few tasks at a time.
  *
+ * A node that rejected a task (the program is missing there, the agent
+ * is at its task limit) is the caller's news: place_run() takes, per
+ * service, the nodes to avoid and the slots to move off the node that
+ * rejected them. An avoided node is treated like a paused one for that
+ * service alone (it keeps its slots, takes none, and is not counted in
+ * E), and a rejected slot takes the next node in its order that is
+ * within every cap, or stays when there is none: hopping between nodes is
+ * the caller's to slow down.
+ *
  * Determinism: services are processed in name order and slots in index
  * order; ranks depend only on names (XXH3), never on the order of the
  * caller's arrays; the average uses integer arithmetic (eps in thousandths)
@@ -155,6 +164,8 @@ place_why_name(enum place_why why)
 		return "scale-down";
 	case PLACE_WHY_GLOBAL:
 		return "global";
+	case PLACE_WHY_REJECTED:
+		return "rejected";
 	}
 	return "?";
 }
@@ -271,12 +282,23 @@ matches(const struct spec *sp, const struct place_node *nd)
 	return sp->ncons == 0 || spec_match(sp, nd->name, nd->tags, nd->ntags);
 }
 
-/* Fill flags[] for service sp and list[] with the nodes that may take a
+/* Does service sv avoid node n (see Rejections in place.h)? */
+static bool
+avoided(const struct place_service *sv, uint32_t n)
+{
+	for (uint32_t k = 0; k < sv->navoid; k++)
+		if (sv->avoid[k] == n)
+			return true;
+	return false;
+}
+
+/* Fill flags[] for service sv and list[] with the nodes that may take a
  * new slot; returns how many. */
 static uint32_t
 svc_flags(struct place *p, const struct place_node *nodes, size_t nnodes,
-	  const struct spec *sp)
+	  const struct place_service *sv)
 {
+	const struct spec *sp = sv->spec;
 	uint32_t e = 0;
 
 	for (size_t n = 0; n < nnodes; n++) {
@@ -284,7 +306,9 @@ svc_flags(struct place *p, const struct place_node *nodes, size_t nnodes,
 
 		if (nodes[n].state <= PLACE_SUSPECT && matches(sp, &nodes[n])) {
 			f = F_KEEP;
-			if (nodes[n].state == PLACE_UP) {
+			if (nodes[n].state == PLACE_UP &&
+			    (!sv->navoid || sp->mode != SPEC_REPLICATED ||
+			     !avoided(sv, (uint32_t)n))) {
 				f |= F_TAKE;
 				p->list[e++] = (uint32_t)n;
 			}
@@ -568,7 +592,7 @@ place_replicated(struct round *r, uint32_t s, uint32_t e)
 {
 	struct place *p = r->p;
 	struct place_service *sv = &r->svcs[s];
-	uint32_t R = sv->spec->replicas, nneedy = 0;
+	uint32_t R = sv->spec->replicas, nneedy = 0, rj = 0;
 	struct caps c = {p->hi[s], hard_max(sv->spec), r->gcap};
 
 	/* Scale down: the highest slots go. */
@@ -592,6 +616,10 @@ place_replicated(struct round *r, uint32_t s, uint32_t e)
 		uint32_t n = sv->slots[i];
 		enum place_why why = classify(p, r->nodes, n, c.hard);
 
+		while (rj < sv->nrejected && sv->rejected[rj] < i)
+			rj++;
+		if (!why && rj < sv->nrejected && sv->rejected[rj] == i)
+			why = PLACE_WHY_REJECTED;
 		if (!why) {
 			p->cnt[n]++;
 			continue;
@@ -603,6 +631,33 @@ place_replicated(struct round *r, uint32_t s, uint32_t e)
 		uint32_t i = p->needy[k], n = sv->slots[i], to;
 		int lvl = 3;
 
+		if (p->needy_why[k] == PLACE_WHY_REJECTED) {
+			/* Anywhere but the node that rejected it, within
+			 * every cap (a task that may fail again must not
+			 * crowd a node and push healthy slots away: that
+			 * would make rebalancing chase it); nowhere else: it
+			 * stays. */
+			uint8_t f = p->flags[n];
+
+			p->flags[n] &= (uint8_t)~F_TAKE;
+			to = choose(p, r->nodes, slot_key(p, s, i), &c, e, 0,
+				    &lvl);
+			p->flags[n] = f;
+			if (to == PLACE_NONE) {
+				p->cnt[n]++;
+				continue;
+			}
+			if (!emit(r, s, i, n, to, PLACE_WHY_REJECTED))
+				return false;
+			sv->slots[i] = to;
+			if (r->nodes[n].state == PLACE_UP)
+				p->load[n]--;
+			p->cnt[to]++;
+			p->load[to]++;
+			p->stats.placed++;
+			p->stats.relaxed += lvl > 0;
+			continue;
+		}
 		to = choose(p, r->nodes, slot_key(p, s, i), &c, e, 2, &lvl);
 		if (to == n) {
 			/* Only PLACE_NONE -> PLACE_NONE: nowhere to go. */
@@ -775,7 +830,7 @@ rb_prepare(struct round *r, uint32_t s, uint32_t *e)
 
 	if (sv->spec->mode != SPEC_REPLICATED)
 		return false;
-	*e = svc_flags(r->p, r->nodes, r->nnodes, sv->spec);
+	*e = svc_flags(r->p, r->nodes, r->nnodes, sv);
 	if (*e == 0)
 		return false;
 	count_kept(r, sv, false);
@@ -932,7 +987,7 @@ rb_fill_global(struct round *r)
 			uint32_t n_live = live_slots(sv);
 
 			if (sv->spec->mode != SPEC_REPLICATED ||
-			    !matches(sv->spec, &nodes[t]))
+			    !matches(sv->spec, &nodes[t]) || avoided(sv, t))
 				continue;
 			p->flags[t] = F_KEEP | F_TAKE;
 			tally(r, sv, true);
@@ -984,6 +1039,16 @@ check_input(const struct place_node *nodes, size_t nnodes,
 		for (uint32_t i = 0; i < sv->nslots; i++)
 			if (sv->slots[i] != PLACE_NONE &&
 			    sv->slots[i] >= nnodes)
+				return ERR_INVAL;
+		if ((sv->navoid && !sv->avoid) ||
+		    (sv->nrejected && !sv->rejected))
+			return ERR_INVAL;
+		for (uint32_t k = 0; k < sv->navoid; k++)
+			if (sv->avoid[k] >= nnodes)
+				return ERR_INVAL;
+		for (uint32_t k = 0; k < sv->nrejected; k++)
+			if (sv->rejected[k] >= sv->cap ||
+			    (k && sv->rejected[k] <= sv->rejected[k - 1]))
 				return ERR_INVAL;
 	}
 	return 0;
@@ -1043,7 +1108,7 @@ place_run(struct place *p, const struct place_node *nodes, size_t nnodes,
 
 		if (sp->mode != SPEC_REPLICATED)
 			continue;
-		e = svc_flags(p, nodes, nnodes, sp);
+		e = svc_flags(p, nodes, nnodes, &svcs[s]);
 		svcs[s].eligible = e;
 		service_caps(&r, s, e);
 		off += count_kept(&r, &svcs[s], true);
@@ -1066,7 +1131,7 @@ place_run(struct place *p, const struct place_node *nodes, size_t nnodes,
 	/* Slots that need a node. */
 	for (size_t k = 0; k < nsvcs; k++) {
 		uint32_t s = p->order[k];
-		uint32_t e = svc_flags(p, nodes, nnodes, svcs[s].spec);
+		uint32_t e = svc_flags(p, nodes, nnodes, &svcs[s]);
 		bool more;
 
 		svcs[s].eligible = e;

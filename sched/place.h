@@ -37,10 +37,19 @@
  *     to their bands, so rebalancing terminates and never undoes itself,
  *     and it moves no more slots than the distance it removes: the
  *     minimum.
+ *   - Rejections (replicated services): the caller may name, per
+ *     service, nodes to avoid (they rejected one of its tasks lately:
+ *     they keep what they hold and take no new slot of it, as a paused
+ *     node does) and slots whose node rejected them. Such a slot moves to
+ *     the first other node that can take it within every cap, soft ones
+ *     included (PLACE_WHY_REJECTED: a task that may fail again does not
+ *     crowd a node and push healthy slots away), and stays where it is
+ *     when none can: a rejected slot is never left without a node.
  *   - Global mode: one slot on every up node that satisfies the
  *     constraints (kept on paused and suspect nodes, removed from nodes
  *     that are down, draining or no longer match; a new node takes the
- *     lowest free slot index). Global slots do not count toward loads.
+ *     lowest free slot index). Global slots do not count toward loads;
+ *     rejections do not apply to them.
  *
  * Only up nodes count for E and for the average load; slots kept on
  * paused or suspect nodes count toward nothing and are never moved by
@@ -88,6 +97,13 @@ struct place_service {
 	uint32_t *slots;	 /* in/out: node index per slot or PLACE_NONE */
 	uint32_t nslots;	 /* in/out: entries in use */
 	uint32_t cap;		 /* capacity of slots[] */
+	/* in, optional (n = 0: none): node indices that take no new slot of
+	 * this service (see Rejections above) */
+	const uint32_t *avoid;
+	uint32_t navoid;
+	/* in, optional: slot indices, ascending, whose node rejected them */
+	const uint32_t *rejected;
+	uint32_t nrejected;
 	/* out */
 	uint32_t unplaced; /* slots < replicas left without a node */
 	uint32_t eligible; /* up nodes that satisfy the constraints */
@@ -116,6 +132,7 @@ enum place_why {
 	PLACE_WHY_REBALANCE = 6,    /* moved toward the balance bands */
 	PLACE_WHY_SCALE_DOWN = 7,   /* removed: slot >= replicas */
 	PLACE_WHY_GLOBAL = 8,	    /* global slot added for a new node */
+	PLACE_WHY_REJECTED = 9,	    /* its node rejected the task */
 };
 
 struct place_change {
@@ -183,8 +200,9 @@ void place_destroy(struct place *p);
  * out_cap is also a rate limit. inflight: rebalancing moves the caller
  * still waits on (their new task is not running yet).
  *
- * 0, ERR_INVAL (a slot refers to a node index >= nnodes, or more nodes or
- * services than the bounds), ERR_RANGE (a service's cap is below its
+ * 0, ERR_INVAL (a slot or an avoided node refers to a node index >=
+ * nnodes, rejected slots are not ascending or not below cap, or more nodes
+ * or services than the bounds), ERR_RANGE (a service's cap is below its
  * replicas) or ERR_NOMEM. On error nothing was changed. */
 int place_run(struct place *p, const struct place_node *nodes, size_t nnodes,
 	      struct place_service *svcs, size_t nsvcs, uint32_t inflight,

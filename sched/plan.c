@@ -10,14 +10,23 @@
  * into index arrays, runs placement, and writes back each change as a slot
  * record stamped with the manager's term. Rebuilding every round costs
  * O(members + slots) and keeps the manager stateless apart from two small
- * tables: rebalancing moves in flight and rollouts in progress. A manager
- * that takes over therefore starts from the replicated table alone,
- * exactly what its predecessor left, and a round run twice in a row
- * decides nothing the second time.
+ * tables: its own rebalancing moves (for the statistics) and rollouts in
+ * progress. What throttles rebalancing, the decisions still in flight, is
+ * read from the replicated state (slots written lately that their node
+ * does not yet run), so a manager that takes over starts from exactly
+ * what its predecessor left, moves in flight included, and a round run
+ * twice in a row decides nothing the second time.
  *
  * Rollouts use the same table: a slot's gen says which task digest its
  * node should run, and the node's task report says which one it does run;
  * the manager only moves gen forward, a batch at a time.
+ *
+ * Rejections are read from the reports too: a REJECTED report of the
+ * current digest by the slot's node, newer than the slot's record, moves
+ * the slot away, and every such report holds its node off the service for
+ * a while (a third table, the manager's own: the holds are what stops a
+ * spec that fails everywhere from hopping round the cluster at the speed
+ * of a failed start).
  */
 #include "sched/plan.h"
 
@@ -44,6 +53,16 @@ struct rollout {
 	bool seen;	  /* touched this round */
 };
 
+/* A node that rejected a task of a service (see plan.h). */
+struct reject {
+	char service[SPEC_NAME_MAX + 1];
+	char node[SWIM_NAME_MAX + 1];
+	uint64_t digest;   /* the task digest it rejected */
+	uint64_t version;  /* the newest rejection report counted */
+	uint32_t holds;	   /* holds so far: the next is twice as long */
+	uint64_t until_ms; /* takes no new slot of the service before */
+};
+
 struct plan {
 	struct plan_config cfg;
 	struct place place;
@@ -52,6 +71,8 @@ struct plan {
 	uint32_t nmoves;
 	struct rollout *ro;
 	size_t nro, ro_cap;
+	struct reject *rj;
+	size_t nrj, rj_cap;
 	uint64_t deadline;
 
 	/* scratch, per round */
@@ -66,6 +87,10 @@ struct plan {
 	size_t slots_cap;
 	struct place_change *out;
 	size_t out_cap;
+	uint32_t *avoid; /* nodes avoided, every service's in turn */
+	size_t avoid_cap;
+	uint32_t *rejected; /* rejected slots, every service's in turn */
+	size_t rejected_cap;
 };
 
 struct plan *
@@ -104,6 +129,9 @@ plan_delete(struct plan *pl)
 		return;
 	place_destroy(&pl->place);
 	free(pl->ro);
+	free(pl->rj);
+	free(pl->avoid);
+	free(pl->rejected);
 	free(pl->nodes);
 	free(pl->hidx);
 	free(pl->svcs);
@@ -118,6 +146,7 @@ plan_reset(struct plan *pl)
 {
 	pl->nmoves = 0;
 	pl->nro = 0;
+	pl->nrj = 0;
 	pl->deadline = UINT64_MAX;
 }
 
@@ -369,6 +398,39 @@ moves_update(struct plan *pl, const struct state *st, uint64_t now_ms)
 	pl->nmoves = keep;
 }
 
+/* Decisions in flight, as the replicated state shows them: slots of
+ * replicated services written within move_timeout_ms whose node has not
+ * reported them running at their gen. Read from the state rather than
+ * from our own table, so that a manager that takes over counts its
+ * predecessor's unconfirmed moves as well as its own (the table is
+ * forgotten on a manager change). New slots, moves off failed nodes and
+ * rollouts count too: rebalancing waits while anything is in motion. The
+ * record's version is its writer's clock, so a writer's clock skew
+ * lengthens or shortens the window by as much. */
+static uint32_t
+inflight_count(const struct plan *pl, const struct state *st, uint64_t now_ms)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < state_service_count(st); i++) {
+		const struct state_service *sv = state_service_at(st, i);
+
+		if (!state_service_live(sv) || sv->spec.mode != SPEC_REPLICATED)
+			continue;
+		for (uint32_t j = 0; j < sv->nslots; j++) {
+			const struct state_slot *sl = &sv->slots[j];
+			const char *node = state_slot_node(sv, sl);
+
+			if (!node || sl->slot >= sv->spec.replicas ||
+			    sl->version + pl->cfg.move_timeout_ms <= now_ms ||
+			    running_on(sv, sl, node, sl->gen))
+				continue;
+			n++;
+		}
+	}
+	return n;
+}
+
 static void
 move_add(struct plan *pl, const char *service, uint32_t slot, const char *to,
 	 uint64_t now_ms)
@@ -382,6 +444,159 @@ move_add(struct plan *pl, const char *service, uint32_t slot, const char *to,
 	copy_name(mv->to, to, SWIM_NAME_MAX);
 	mv->slot = slot;
 	mv->since_ms = now_ms;
+}
+
+/* ---- rejected tasks ---- */
+
+/* Count a rejection report of `digest` by `node` (report version v): a
+ * hold starts (or the next, twice as long) unless one is in force. */
+static void
+reject_note(struct plan *pl, const char *service, const char *node,
+	    uint64_t digest, uint64_t v, uint64_t now_ms)
+{
+	struct reject *r = NULL;
+	uint64_t hold = PLAN_REJECT_HOLD_MS;
+
+	for (size_t i = 0; i < pl->nrj && !r; i++)
+		if (!strcmp(pl->rj[i].node, node) &&
+		    !strcmp(pl->rj[i].service, service))
+			r = &pl->rj[i];
+	if (!r) {
+		if (pl->nrj == PLAN_REJECTS_MAX) {
+			/* Full: the hold that ends first makes room. */
+			r = &pl->rj[0];
+			for (size_t i = 1; i < pl->nrj; i++)
+				if (pl->rj[i].until_ms < r->until_ms)
+					r = &pl->rj[i];
+		} else if (ensure(&pl->rj, &pl->rj_cap, pl->nrj + 1,
+				  sizeof(*pl->rj))) {
+			return;
+		} else {
+			r = &pl->rj[pl->nrj++];
+		}
+		memset(r, 0, sizeof(*r));
+		copy_name(r->service, service, SPEC_NAME_MAX);
+		copy_name(r->node, node, SWIM_NAME_MAX);
+	}
+	if (r->digest != digest) {
+		/* Another spec: what the old one did proves nothing. */
+		r->digest = digest;
+		r->version = 0;
+		r->holds = 0;
+		r->until_ms = 0;
+	}
+	if (v <= r->version)
+		return;
+	r->version = v;
+	pl->stats.rejections++;
+	if (now_ms < r->until_ms)
+		return;
+	for (uint32_t k = 0; k < r->holds && hold < PLAN_REJECT_HOLD_MAX_MS;
+	     k++)
+		hold *= 2;
+	if (hold > PLAN_REJECT_HOLD_MAX_MS)
+		hold = PLAN_REJECT_HOLD_MAX_MS;
+	r->holds++;
+	r->until_ms = now_ms + hold;
+}
+
+/* Read the rejection reports of this round's services: count them
+ * (holds), list for each service the nodes held and the slots to move
+ * off the node that rejected them, and hand both to placement. */
+static int
+rejections(struct plan *pl, uint64_t now_ms)
+{
+	size_t nav = 0, nrs = 0;
+
+	pl->stats.held = 0;
+	for (size_t i = 0; i < pl->nrj;) {
+		if (now_ms >= pl->rj[i].until_ms + PLAN_REJECT_HOLD_MAX_MS)
+			pl->rj[i] = pl->rj[--pl->nrj];
+		else
+			i++;
+	}
+	/* First pass: count, and collect the slots (in slot order). */
+	for (size_t k = 0; k < pl->nsvcs; k++) {
+		const struct state_service *sv = pl->ssv[k];
+		struct place_service *ps = &pl->svcs[k];
+		uint64_t cur = spec_task_digest(&sv->spec);
+
+		ps->navoid = ps->nrejected = 0;
+		ps->avoid = ps->rejected = NULL;
+		if (sv->spec.mode != SPEC_REPLICATED)
+			continue;
+		for (uint32_t j = 0; j < sv->nslots; j++) {
+			const struct state_slot *sl = &sv->slots[j];
+			const char *node = state_slot_node(sv, sl);
+			bool move = false;
+
+			if (!node || sl->slot >= sv->spec.replicas)
+				continue;
+			for (unsigned r = 0; r < STATE_REPORTS_PER_SLOT; r++) {
+				const struct state_report *rp =
+					state_slot_report(sv, sl, r);
+				const char *by;
+
+				if (!rp || rp->state != TASK_REJECTED ||
+				    rp->gen != cur)
+					continue;
+				by = istr_str(rp->node);
+				if (rp->version + PLAN_REJECT_HOLD_MAX_MS >
+				    now_ms)
+					reject_note(pl, sv->name, by, cur,
+						    rp->version, now_ms);
+				/* Rejected since the decision put it there. */
+				if (!strcmp(by, node) &&
+				    rp->version > sl->version)
+					move = true;
+			}
+			if (!move)
+				continue;
+			if (ensure(&pl->rejected, &pl->rejected_cap, nrs + 1,
+				   sizeof(*pl->rejected)))
+				return ERR_NOMEM;
+			pl->rejected[nrs++] = sl->slot;
+			ps->nrejected++;
+		}
+	}
+	/* Second pass: the nodes each service avoids. */
+	for (size_t k = 0; k < pl->nsvcs && pl->nrj; k++) {
+		const struct state_service *sv = pl->ssv[k];
+		uint64_t cur = spec_task_digest(&sv->spec);
+
+		if (sv->spec.mode != SPEC_REPLICATED)
+			continue;
+		for (size_t i = 0; i < pl->nrj; i++) {
+			const struct reject *r = &pl->rj[i];
+			uint32_t at;
+
+			if (now_ms >= r->until_ms || r->digest != cur ||
+			    strcmp(r->service, sv->name))
+				continue;
+			at = node_find(pl, r->node);
+			if (at == PLACE_NONE)
+				continue;
+			if (ensure(&pl->avoid, &pl->avoid_cap, nav + 1,
+				   sizeof(*pl->avoid)))
+				return ERR_NOMEM;
+			pl->avoid[nav++] = at;
+			pl->svcs[k].navoid++;
+			pl->stats.held++;
+		}
+	}
+	/* The arrays are final: hand out each service's part. */
+	nav = nrs = 0;
+	for (size_t k = 0; k < pl->nsvcs; k++) {
+		struct place_service *ps = &pl->svcs[k];
+
+		if (ps->navoid)
+			ps->avoid = pl->avoid + nav;
+		if (ps->nrejected)
+			ps->rejected = pl->rejected + nrs;
+		nav += ps->navoid;
+		nrs += ps->nrejected;
+	}
+	return 0;
 }
 
 /* ---- rollouts ---- */
@@ -487,7 +702,7 @@ plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
 	 const struct plan_member *members, size_t nmembers)
 {
 	size_t nout = 0;
-	uint32_t budget, unplaced = 0;
+	uint32_t budget, unplaced = 0, inflight;
 	int rc, made = 0;
 
 	pl->stats.rounds++;
@@ -496,11 +711,15 @@ plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
 	if (rc)
 		return rc;
 	moves_update(pl, st, now_ms);
+	rc = rejections(pl, now_ms);
+	if (rc)
+		return rc;
+	inflight = inflight_count(pl, st, now_ms);
 	if (ensure(&pl->out, &pl->out_cap, pl->cfg.max_changes,
 		   sizeof(*pl->out)))
 		return ERR_NOMEM;
 	rc = place_run(&pl->place, pl->nodes, pl->nnodes, pl->svcs, pl->nsvcs,
-		       pl->nmoves, pl->out, pl->cfg.max_changes, &nout);
+		       inflight, pl->out, pl->cfg.max_changes, &nout);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < nout; i++) {
@@ -544,7 +763,7 @@ plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
 		else
 			i++;
 	pl->stats.decisions += (uint64_t)made;
-	pl->stats.inflight = pl->nmoves;
+	pl->stats.inflight = inflight_count(pl, st, now_ms);
 	pl->stats.unplaced = unplaced;
 	return made;
 }

@@ -32,14 +32,31 @@
  * report every change of its tasks with state_task_report() (gen = the
  * digest it runs); stop tasks that are no longer given to it.
  *
- * Rebalancing moves are in flight from the decision until the new node
- * reports the slot running, the slot moves again, or move_timeout_ms
- * passes; place_run() gets the count, so a join moves at most
- * rebalance_parallelism slots at a time.
+ * Decisions in flight: a slot of a replicated service whose record was
+ * written less than move_timeout_ms ago and whose node has not yet
+ * reported it running at its gen. They are counted from the replicated
+ * state at every round (a new manager sees its predecessor's too), and
+ * place_run() gets the count, so a join moves at most
+ * rebalance_parallelism slots at a time, and none while other decisions
+ * are still starting.
  *
- * Bounds: PLAN_MOVES_MAX moves tracked, max_changes decisions per round
- * (a rate limit on the gossip a round makes), and those of state and
- * place.
+ * Rejected tasks. When the node a slot is placed on reports it REJECTED
+ * (it could not start it: a missing program, the agent's task limit) at
+ * the service's current task digest, after the decision that put it
+ * there, the slot moves to another node (PLACE_WHY_REJECTED), or stays
+ * when no other node can take it. The node is then held: it takes no new
+ * slot of that service for PLAN_REJECT_HOLD_MS, and each rejection after
+ * a hold has ended doubles the next one, up to PLAN_REJECT_HOLD_MAX_MS.
+ * So a spec that fails everywhere visits each node once per hold, ever
+ * more slowly, and stays placed. A changed task digest starts afresh.
+ * The holds are the manager's memory (a new manager starts without
+ * them); a rejection report older than PLAN_REJECT_HOLD_MAX_MS starts no
+ * hold, and a node's record is forgotten that long after its hold ends.
+ *
+ * Bounds: PLAN_MOVES_MAX moves tracked, PLAN_REJECTS_MAX (service, node)
+ * holds (when full, the one that ends first makes room), max_changes
+ * decisions per round (a rate limit on the gossip a round makes), and
+ * those of state and place.
  */
 #ifndef SHOAL_SCHED_PLAN_H
 #define SHOAL_SCHED_PLAN_H
@@ -56,6 +73,9 @@
 #define PLAN_MOVES_MAX		     1024
 #define PLAN_CHANGES_DEFAULT	     2048
 #define PLAN_MOVE_TIMEOUT_DEFAULT_MS 60000
+#define PLAN_REJECTS_MAX	     4096
+#define PLAN_REJECT_HOLD_MS	     30000
+#define PLAN_REJECT_HOLD_MAX_MS	     600000
 
 /* A member as the node sees it (ourselves included). */
 struct plan_member {
@@ -77,8 +97,10 @@ struct plan_stats {
 	uint64_t rolled;	/* slots rolled to a new task digest */
 	uint64_t moves_done;	/* rebalancing moves confirmed running */
 	uint64_t moves_expired; /* ... given up on */
-	uint32_t inflight;	/* moves in flight after the last round */
+	uint32_t inflight;	/* decisions in flight after the last round */
 	uint32_t unplaced;	/* slots without a node after the last round */
+	uint64_t rejections;	/* rejection reports counted */
+	uint32_t held;		/* (service, node) holds in force */
 };
 
 /* A task the state gives to a node. */
@@ -107,7 +129,8 @@ int plan_run(struct plan *pl, struct state *st, uint64_t now_ms, uint64_t term,
  * delay between rollout batches), or UINT64_MAX. */
 uint64_t plan_next_deadline(const struct plan *pl);
 
-/* Forget manager-local bookkeeping (call when we stop being manager). */
+/* Forget manager-local bookkeeping: own moves, rollouts, holds (call
+ * when we stop being manager). */
 void plan_reset(struct plan *pl);
 
 const struct plan_stats *plan_stats(const struct plan *pl);

@@ -47,6 +47,7 @@ enum rec_type {
 	REC_SLOT = 4,
 	REC_TASK = 5,
 	REC_CLAIM = 6,
+	REC_VOTER = 7,
 };
 
 /* Message keys. */
@@ -103,6 +104,9 @@ struct state {
 	uint64_t claim_term;
 	char claim_name[SWIM_NAME_MAX + 1];
 
+	struct state_voter *voters; /* sorted by node name */
+	size_t nvoters, voters_cap;
+
 	/* Outbox: the open message (records only) and finished messages. */
 	struct buf cur;
 	uint32_t cur_n;
@@ -117,8 +121,8 @@ struct state {
 /* A decoded record; strings point into the message. */
 struct rec {
 	unsigned type;
-	const char *name; /* service (SERVICE/FRAG/SLOT/TASK), node (AVAIL),
-			   * claimant (CLAIM) */
+	const char *name; /* service (SERVICE/FRAG/SLOT/TASK), node (AVAIL,
+			   * VOTER), claimant (CLAIM) */
 	uint32_t name_len;
 	const char *node; /* SLOT node, TASK reporter */
 	uint32_t node_len;
@@ -135,6 +139,7 @@ struct rec {
 	uint32_t slot, restarts;
 	int64_t exit;
 	bool removed;
+	bool voter;
 	uint32_t seen; /* keys present */
 };
 
@@ -314,6 +319,9 @@ state_delete(struct state *st)
 		intern_put(st->pool, st->avail[i].origin);
 	}
 	free(st->avail);
+	for (size_t i = 0; i < st->nvoters; i++)
+		intern_put(st->pool, st->voters[i].node);
+	free(st->voters);
 	while (st->qhead) {
 		struct outmsg *m = st->qhead;
 
@@ -475,6 +483,28 @@ avail_search(const struct state *st, const char *p, size_t n, bool *found)
 	return lo;
 }
 
+static size_t
+voter_search(const struct state *st, const char *p, size_t n, bool *found)
+{
+	size_t lo = 0, hi = st->nvoters;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = -cmp_str(p, n, istr_str(st->voters[mid].node));
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
 /* ---- encoding records ---- */
 
 static void
@@ -581,6 +611,20 @@ write_claim(struct codec_writer *w, uint64_t term, const char *name)
 	codec_write_cstr(w, name);
 	codec_write_uint(w, 3);
 	codec_write_uint(w, term);
+}
+
+static void
+write_voter(struct codec_writer *w, const struct state_voter *v)
+{
+	codec_write_map(w, 4);
+	codec_write_uint(w, 1);
+	codec_write_uint(w, REC_VOTER);
+	codec_write_uint(w, 2);
+	codec_write_str(w, istr_str(v->node), istr_len(v->node));
+	codec_write_uint(w, 3);
+	codec_write_uint(w, v->inc);
+	codec_write_uint(w, 4);
+	codec_write_bool(w, v->voter);
 }
 
 /* ---- the outbox ---- */
@@ -697,7 +741,7 @@ outq_add_service(struct state *st, const struct state_service *sv,
 	buf_release(&fb);
 }
 
-enum gossip_kind { G_SERVICE, G_AVAIL, G_SLOT, G_TASK, G_CLAIM };
+enum gossip_kind { G_SERVICE, G_AVAIL, G_SLOT, G_TASK, G_CLAIM, G_VOTER };
 
 /* Encode a stored record and queue it for broadcast. */
 static void
@@ -723,6 +767,9 @@ gossip(struct state *st, enum gossip_kind kind, const void *a, const void *b,
 		break;
 	case G_CLAIM:
 		write_claim(&w, st->claim_term, st->claim_name);
+		break;
+	case G_VOTER:
+		write_voter(&w, a);
 		break;
 	}
 	if (codec_writer_error(&w)) {
@@ -789,7 +836,7 @@ rec_read(struct codec_reader *r, struct rec *x, bool check_spec)
 		return r->err;
 	if (n == 0 || codec_read_uint(r, &v) || v != 1)
 		return codec_fail(r, ERR_DECODE);
-	if (codec_read_uint_max(r, REC_CLAIM, &v) || v == 0)
+	if (codec_read_uint_max(r, REC_VOTER, &v) || v == 0)
 		return codec_fail(r, ERR_DECODE);
 	x->type = (unsigned)v;
 	for (uint32_t i = 1; i < n; i++) {
@@ -813,8 +860,15 @@ rec_read(struct codec_reader *r, struct rec *x, bool check_spec)
 			break;
 		case REC_AVAIL * 100 + 2:
 		case REC_CLAIM * 100 + 2:
+		case REC_VOTER * 100 + 2:
 			rc = read_name(r, &x->name, &x->name_len,
 				       SWIM_NAME_MAX);
+			break;
+		case REC_VOTER * 100 + 3:
+			rc = codec_read_uint(r, &x->inc);
+			break;
+		case REC_VOTER * 100 + 4:
+			rc = codec_read_bool(r, &x->voter);
 			break;
 		case REC_SERVICE * 100 + 3:
 		case REC_FRAG * 100 + 3:
@@ -977,6 +1031,11 @@ rec_check(const struct rec *x)
 	case REC_CLAIM:
 		if (!all(x, 1u << 2 | 1u << 3) ||
 		    !node_name_ok(x->name, x->name_len) || x->term == 0)
+			return ERR_INVAL;
+		return 0;
+	case REC_VOTER:
+		if (!all(x, 1u << 2 | 1u << 3 | 1u << 4) ||
+		    !node_name_ok(x->name, x->name_len))
 			return ERR_INVAL;
 		return 0;
 	}
@@ -1329,6 +1388,62 @@ merge_claim(struct state *st, const struct rec *x, bool rebroadcast)
 	return STATE_CH_CLAIM;
 }
 
+/* Order of voter records: (incarnation, not a voter): a newer life of the
+ * member wins, and within one life its leaving wins over its failure. */
+static int
+merge_voter(struct state *st, uint64_t now_ms, const struct rec *x,
+	    bool rebroadcast)
+{
+	bool found;
+	size_t i = voter_search(st, x->name, x->name_len, &found);
+	struct state_voter *v;
+
+	if (found) {
+		int c;
+
+		v = &st->voters[i];
+		c = cmp_u64(x->inc, v->inc);
+		if (!c)
+			c = (int)!x->voter - (int)!v->voter;
+		if (c <= 0) {
+			st->stats.records_stale++;
+			return 0;
+		}
+	} else {
+		if (st->nvoters >= STATE_VOTERS_MAX)
+			goto out_full;
+		if (st->nvoters == st->voters_cap) {
+			size_t cap = st->voters_cap ? st->voters_cap * 2 : 16;
+			struct state_voter *p =
+				realloc(st->voters, cap * sizeof(*p));
+
+			if (!p)
+				goto out_full;
+			st->voters = p;
+			st->voters_cap = cap;
+		}
+		v = &st->voters[i];
+		memmove(v + 1, v, (st->nvoters - i) * sizeof(*v));
+		memset(v, 0, sizeof(*v));
+		v->node = intern_n(st, x->name, x->name_len);
+		if (!v->node) {
+			memmove(v, v + 1, (st->nvoters - i) * sizeof(*v));
+			goto out_full;
+		}
+		st->nvoters++;
+	}
+	v->inc = x->inc;
+	v->voter = x->voter;
+	v->seen_ms = now_ms;
+	st->stats.records_new++;
+	if (rebroadcast)
+		gossip(st, G_VOTER, v, NULL, NULL);
+	return STATE_CH_VOTER;
+out_full:
+	st->stats.records_full++;
+	return 0;
+}
+
 static int merge_frag(struct state *st, uint64_t now_ms, const struct rec *x,
 		      bool rebroadcast);
 
@@ -1368,6 +1483,8 @@ merge_rec(struct state *st, uint64_t now_ms, const struct rec *x,
 		return merge_task(st, now_ms, x, rebroadcast);
 	case REC_CLAIM:
 		return merge_claim(st, x, rebroadcast);
+	case REC_VOTER:
+		return merge_voter(st, now_ms, x, rebroadcast);
 	}
 	return 0;
 }
@@ -1561,7 +1678,7 @@ state_merge_full(struct state *st, uint64_t now_ms, const uint8_t *p, size_t n)
 static uint32_t
 record_count(const struct state *st)
 {
-	uint64_t n = st->navail + (st->claim_term ? 1 : 0);
+	uint64_t n = st->navail + st->nvoters + (st->claim_term ? 1 : 0);
 
 	for (size_t i = 0; i < st->nsvcs; i++) {
 		const struct state_service *sv = st->svcs[i];
@@ -1597,6 +1714,8 @@ write_records(const struct state *st, struct codec_writer *w)
 	}
 	for (size_t i = 0; i < st->navail; i++)
 		write_avail(w, &st->avail[i]);
+	for (size_t i = 0; i < st->nvoters; i++)
+		write_voter(w, &st->voters[i]);
 	if (st->claim_term)
 		write_claim(w, st->claim_term, st->claim_name);
 }
@@ -1864,6 +1983,29 @@ state_set_claim(struct state *st, uint64_t term, const char *name)
 	return merge_claim(st, &x, true) ? 0 : ERR_STALE;
 }
 
+int
+state_voter_set(struct state *st, uint64_t now_ms, const char *node,
+		uint64_t inc, bool voter, bool gossip)
+{
+	struct rec x;
+
+	memset(&x, 0, sizeof(x));
+	x.type = REC_VOTER;
+	x.name = node;
+	x.name_len = (uint32_t)strnlen(node, SWIM_NAME_MAX + 1);
+	x.inc = inc;
+	x.voter = voter;
+	if (!node_name_ok(node, x.name_len))
+		return ERR_INVAL;
+	if (!merge_voter(st, now_ms, &x, gossip)) {
+		bool found;
+
+		voter_search(st, x.name, x.name_len, &found);
+		return found ? 0 : ERR_FULL;
+	}
+	return 1;
+}
+
 /* ---- housekeeping ---- */
 
 void
@@ -1877,6 +2019,16 @@ state_tick(struct state *st, uint64_t now_ms)
 			svc_drop(st, i);
 			st->stats.reaped++;
 		}
+	}
+	for (size_t i = st->nvoters; i-- > 0;) {
+		struct state_voter *v = &st->voters[i];
+
+		if (v->voter || now_ms < v->seen_ms + st->ttl_ms)
+			continue;
+		intern_put(st->pool, v->node);
+		memmove(v, v + 1, (st->nvoters - i - 1) * sizeof(*v));
+		st->nvoters--;
+		st->stats.reaped++;
 	}
 	for (unsigned i = 0; i < STATE_REASM_MAX; i++) {
 		struct reasm *ra = &st->reasm[i];
@@ -1992,6 +2144,28 @@ state_max_term(const struct state *st)
 	return st->max_term;
 }
 
+size_t
+state_voter_count(const struct state *st)
+{
+	return st->nvoters;
+}
+
+const struct state_voter *
+state_voter_at(const struct state *st, size_t i)
+{
+	return i < st->nvoters ? &st->voters[i] : NULL;
+}
+
+const struct state_voter *
+state_voter_find(const struct state *st, const char *node)
+{
+	bool found;
+	size_t i = voter_search(st, node, strnlen(node, SWIM_NAME_MAX + 1),
+				&found);
+
+	return found ? &st->voters[i] : NULL;
+}
+
 uint64_t
 state_clock(const struct state *st)
 {
@@ -2008,7 +2182,8 @@ size_t
 state_memory(const struct state *st)
 {
 	size_t n = sizeof(*st) + st->nsvcs * sizeof(*st->svcs) +
-		   st->avail_cap * sizeof(*st->avail) + st->cur.cap +
+		   st->avail_cap * sizeof(*st->avail) +
+		   st->voters_cap * sizeof(*st->voters) + st->cur.cap +
 		   st->scratch.cap + st->qbytes;
 
 	for (unsigned i = 0; i < STATE_REASM_MAX; i++)

@@ -2,7 +2,7 @@
 /*
  * sched/state.h — the replicated desired state of a shoal cluster.
  *
- * Every node holds a full replica of five kinds of record:
+ * Every node holds a full replica of six kinds of record:
  *
  *   service   name -> spec, or a tombstone. Written by any node (create,
  *             update, scale, remove). Last writer wins by (version,
@@ -16,10 +16,18 @@
  *   task      (service, slot, reporting node) -> state, restarts, exit
  *             code. Written only by the reporting node; wins by
  *             (incarnation, version, ...). A slot keeps the reports of
- *             STATE_REPORTS_PER_SLOT reporters (the newest), enough for
- *             the node that runs it and the one that ran it before.
+ *             STATE_REPORTS_PER_SLOT reporters, the newest by version.
  *   claim     the best manager claim heard, (term, name), ordered as in
  *             sched/elect.h.
+ *   voter     member -> (incarnation, voter or not): the roster of voters
+ *             that failed (sched/node_sched.c), so that a failed voter
+ *             stays in the voting set after membership forgets it, until
+ *             it leaves or is force-left. Wins by (incarnation, not a
+ *             voter): a later life of the member wins, and within one
+ *             life leaving wins over failing. Derived records (every node
+ *             sees a failure) are written locally without a delta and
+ *             spread by push-pull; an operator's force-leave is
+ *             gossiped.
  *
  * Versions are a hybrid logical clock: a local write takes max(clock + 1,
  * now_ms) and every version seen raises the clock, so a write is newer
@@ -37,7 +45,9 @@
  * records hold the same state, whatever the order.
  *
  * Removal is a tombstone; a tombstone (with the slots and reports of its
- * service) is reaped tombstone_ttl_ms after this node learned of it. A
+ * service) is reaped tombstone_ttl_ms after this node learned of it, and
+ * so is a voter record that says "not a voter" (voters are never
+ * reaped). A
  * replica that was cut off for longer than that may bring the service
  * back: the usual trade of tombstone garbage collection (serf reaps after
  * 24 h, which is our default).
@@ -72,6 +82,7 @@
  *                 7 restarts, 8 exit (int), 9 gen, 10 since_ms,
  *                 11 message (str), 12 inc}
  *     CLAIM   6  {2 name, 3 term}
+ *     VOTER   7  {2 node, 3 incarnation, 4 voter (bool)}
  *
  * Merging is all or nothing per message: every record is decoded and
  * checked first; a message with one bad record changes nothing and is
@@ -81,7 +92,8 @@
  * Bounds: STATE_SERVICES_MAX service entries (live, tombstones, and
  * entries known only through their slots), STATE_SLOTS_MAX slot entries
  * per service and STATE_SLOTS_TOTAL_MAX in all, STATE_NODES_MAX
- * availability records, task messages of STATE_TASK_MSG_MAX bytes, spec
+ * availability records, STATE_VOTERS_MAX voter records, task messages of
+ * STATE_TASK_MSG_MAX bytes, spec
  * records of SPEC_ENCODED_MAX bytes. A record beyond a bound is dropped
  * and counted; a local write beyond a bound fails with ERR_FULL.
  *
@@ -109,6 +121,7 @@
 #define STATE_SLOTS_MAX		       65536
 #define STATE_SLOTS_TOTAL_MAX	       (1u << 20)
 #define STATE_NODES_MAX		       65536
+#define STATE_VOTERS_MAX	       65536
 #define STATE_REPORTS_PER_SLOT	       2
 #define STATE_TASK_MSG_MAX	       128
 #define STATE_REASM_MAX		       8
@@ -146,6 +159,7 @@ enum {
 	STATE_CH_SLOT = 1 << 2,
 	STATE_CH_TASK = 1 << 3,
 	STATE_CH_CLAIM = 1 << 4,
+	STATE_CH_VOTER = 1 << 5,
 };
 
 struct state_config {
@@ -191,6 +205,14 @@ struct state_service {
 	/* slot entries, sorted by slot number */
 	struct state_slot *slots;
 	uint32_t nslots, slots_cap;
+};
+
+/* A voter record (see above). */
+struct state_voter {
+	struct istr *node;
+	uint64_t inc;	  /* the member's incarnation it is about */
+	bool voter;	  /* failed at inc and still a voter; false: left */
+	uint64_t seen_ms; /* our clock when it last changed */
 };
 
 /* A task report as the runtime gives it (reporter = ourselves). */
@@ -258,6 +280,14 @@ int state_slot_set(struct state *st, uint64_t now_ms, uint64_t term,
  * when a better claim is already held. */
 int state_set_claim(struct state *st, uint64_t term, const char *name);
 
+/* Record that member `node` at incarnation inc failed and is a voter
+ * (voter true), or left or was force-left (false). gossip: also queue it
+ * as a delta (an operator's force-leave; what every node sees for itself
+ * is not gossiped). 1 if the record changed, 0 if an equal or better one
+ * is held, ERR_INVAL (name) or ERR_FULL (STATE_VOTERS_MAX). */
+int state_voter_set(struct state *st, uint64_t now_ms, const char *node,
+		    uint64_t inc, bool voter, bool gossip);
+
 /* ---- gossip ---- */
 
 /* Merge one delta message (an application broadcast). Returns the change
@@ -316,6 +346,12 @@ const struct state_report *state_slot_report(const struct state_service *sv,
 					     unsigned k);
 
 enum state_avail state_node_avail(const struct state *st, const char *node);
+
+/* Voter records in name order; one by name (NULL: none). */
+size_t state_voter_count(const struct state *st);
+const struct state_voter *state_voter_at(const struct state *st, size_t i);
+const struct state_voter *state_voter_find(const struct state *st,
+					   const char *node);
 
 /* The best claim held: its term (0: none) and name into name. */
 uint64_t state_claim(const struct state *st, char name[SWIM_NAME_MAX + 1]);

@@ -238,6 +238,12 @@ real_set_tags(void *n, uint64_t now, const struct node_tag *tags,
 }
 
 static int
+real_force_leave(void *n, uint64_t now, const char *name)
+{
+	return node_force_leave(n, now, name);
+}
+
+static int
 real_task_report(void *n, uint64_t now, const struct state_task *t)
 {
 	return node_task_report(n, now, t);
@@ -279,6 +285,7 @@ static const struct sim_node_ops real_ops = {
 	.service_remove = real_service_remove,
 	.set_availability = real_set_availability,
 	.set_tags = real_set_tags,
+	.force_leave = real_force_leave,
 	.task_report = real_task_report,
 	.state = real_state,
 };

@@ -938,7 +938,8 @@ check_create(struct pctx *c, const struct sim_sched_act *x)
 	return 0;
 }
 
-/* `service ...`, `node ...`, `task-crash`, `task-fail-start`. */
+/* `service ...`, `node ...`, `task-crash`, `task-fail-start`,
+ * `force-leave`. */
 static int
 parse_sched(struct pctx *c, struct sim_action *a, const char *w)
 {
@@ -1044,6 +1045,15 @@ parse_sched(struct pctx *c, struct sim_action *a, const char *w)
 				    op);
 		}
 		if ((rc = parse_via(c, x)))
+			return rc;
+		return need_end(c);
+	}
+	if (!strcmp(w, "force-leave")) {
+		x->op = SIM_SCHED_FORCE_LEAVE;
+		if (!(s = add_set(a)))
+			return fail(c, "out of memory");
+		if ((rc = parse_set(c, s, "nodes to force out", false)) ||
+		    (rc = parse_via(c, x)))
 			return rc;
 		return need_end(c);
 	}
@@ -1256,7 +1266,8 @@ parse_action(struct pctx *c, struct sim_action *a)
 		a->kind = SIM_ACT_EXPECT;
 		return parse_expect(c, a->t_us, &a->expect);
 	} else if (!strcmp(w, "service") || !strcmp(w, "node") ||
-		   !strcmp(w, "task-crash") || !strcmp(w, "task-fail-start")) {
+		   !strcmp(w, "task-crash") || !strcmp(w, "task-fail-start") ||
+		   !strcmp(w, "force-leave")) {
 		return parse_sched(c, a, w);
 	} else {
 		return fail(c, "unknown action '%s'", w);

@@ -18,6 +18,7 @@
  *   at 5s service create web replicas 20 constraint node.zone==a
  *   at 60s crash manager         at 70s task-crash web.3 exit 1
  *   at 80s node drain 3-5        at 90s service update web env V=2
+ *   at 95s force-leave 3-5 via 0
  *   expect dead_everywhere_p99 < 15s
  *
  * Parsing checks everything it can (unknown words, bad numbers, node
@@ -113,6 +114,7 @@ enum sim_sched_op {
 	SIM_SCHED_NODE_TAG,	  /* node tag SET K=V ... */
 	SIM_SCHED_TASK_CRASH,	  /* task-crash SERVICE[.SLOT] [on SET] */
 	SIM_SCHED_TASK_FAIL,	  /* task-fail-start SERVICE[.SLOT] [on SET] */
+	SIM_SCHED_FORCE_LEAVE,	  /* force-leave SET [via NODE] */
 };
 
 /* Which spec options a service line gave (bits of sim_svc_opts.has). */

@@ -48,7 +48,8 @@
  * an acting manager crashes or leaves and closes when every live node
  * names the same acting manager. "Minority" is the truth of quorum: a
  * node is in a minority when the live eligible nodes it can reach are no
- * more than half of the voters (eligible nodes that have not left). An
+ * more than half of the voters (eligible nodes that have not left and
+ * were not force-left while down). An
  * acting manager in a minority is timed, and every slot record it writes
  * there (a record of its term, newer than its state clock when it entered
  * the minority) is a minority decision.
@@ -193,6 +194,9 @@ struct sim_sched {
 
 	uint32_t *grp; /* scratch: per-group counts */
 	uint32_t grp_cap;
+	/* Nodes force-left while down: no longer voters (until restarted). */
+	uint32_t *forced;
+	uint32_t nforced, forced_cap;
 };
 
 /* ---- small helpers ---- */
@@ -906,10 +910,46 @@ failover_check(struct sim *s)
 
 /* ---- minority (truth of quorum) ---- */
 
+static bool
+forced_has(const struct sim_sched *x, uint32_t i)
+{
+	for (uint32_t k = 0; k < x->nforced; k++)
+		if (x->forced[k] == i)
+			return true;
+	return false;
+}
+
+static void
+forced_set(struct sim *s, uint32_t i, bool on)
+{
+	struct sim_sched *x = S(s);
+
+	if (!on) {
+		for (uint32_t k = 0; k < x->nforced; k++)
+			if (x->forced[k] == i)
+				x->forced[k--] = x->forced[--x->nforced];
+		return;
+	}
+	if (forced_has(x, i))
+		return;
+	if (x->nforced == x->forced_cap) {
+		uint32_t cap = x->forced_cap ? 2 * x->forced_cap : 16;
+		uint32_t *p = realloc(x->forced, cap * sizeof(*p));
+
+		if (!p) {
+			sim_fail(s, ERR_NOMEM, "out of memory");
+			return;
+		}
+		x->forced = p;
+		x->forced_cap = cap;
+	}
+	x->forced[x->nforced++] = i;
+}
+
 /* Recompute which running nodes sit in a minority: the live eligible
  * nodes they can reach (their partition group; alone when isolated;
  * everyone when a bridge joins the groups) are no more than half of the
- * voters (eligible nodes started and not left). */
+ * voters (eligible nodes started and not left or force-left). */
 static void
 minority_update(struct sim *s)
 {
@@ -940,7 +980,7 @@ minority_update(struct sim *s)
 		const struct vnode *v = &s->v[i];
 
 		if (v->state == V_NONE || v->state == V_LEFT ||
-		    !eligible_voter(v))
+		    !eligible_voter(v) || forced_has(x, i))
 			continue;
 		voters++;
 		if (!sim_vrunning(v) || (net->flags[i] & SIM_NET_ISOLATED))
@@ -1268,6 +1308,7 @@ sim_sched_node_up(struct sim *s, uint32_t i)
 	/* A name other nodes still hold comes back to life. */
 	if (i < S(s)->named_cap && S(s)->named_cnt[i])
 		S(s)->distinct_live++;
+	forced_set(s, i, false); /* back: a voter again */
 	minority_touch(s);
 	maxima(s);
 	failover_check(s);
@@ -1734,6 +1775,49 @@ act_task_fault(struct sim *s, const struct sim_action *a)
 	free(bits);
 }
 
+/* `force-leave SET [via NODE]`: NODE (serf's force-leave) makes each
+ * failed node of SET left everywhere; the truth stops counting it as a
+ * voter. Refused (counted) for a node NODE does not see failed. */
+static void
+act_force_leave(struct sim *s, const struct sim_action *a)
+{
+	const struct sim_sched_act *x = a->sched;
+	int64_t via = via_node(s, &x->via);
+	uint32_t n, *who;
+
+	if (sim_resolve(s, &a->sets[0])) {
+		sim_fail(s, ERR_NOMEM, "out of memory");
+		return;
+	}
+	/* Copy: a call into a node may resolve sets again. */
+	n = s->idx[0];
+	who = malloc((n + 1) * sizeof(*who));
+	if (!who) {
+		sim_fail(s, ERR_NOMEM, "out of memory");
+		return;
+	}
+	memcpy(who, s->idx + 1, n * sizeof(*who));
+	for (uint32_t k = 0; k < n; k++) {
+		char name[SWIM_NAME_MAX + 1];
+		int rc;
+
+		sim_name_of(who[k], name);
+		if (via < 0 || !s->ops->force_leave) {
+			refused(s, a, name, "no node is running");
+			continue;
+		}
+		rc = s->ops->force_leave(s->v[via].obj,
+					 sim_vnow_ms(s, (uint32_t)via), name);
+		if (rc)
+			refused(s, a, name, err_str(rc));
+		else if (!sim_vrunning(&s->v[who[k]]))
+			forced_set(s, who[k], true);
+		sim_after_call(s, (uint32_t)via);
+	}
+	free(who);
+	minority_touch(s);
+}
+
 void
 sim_sched_action(struct sim *s, const struct sim_action *a)
 {
@@ -1757,6 +1841,9 @@ sim_sched_action(struct sim *s, const struct sim_action *a)
 	case SIM_SCHED_TASK_CRASH:
 	case SIM_SCHED_TASK_FAIL:
 		act_task_fault(s, a);
+		break;
+	case SIM_SCHED_FORCE_LEAVE:
+		act_force_leave(s, a);
 		break;
 	default:
 		break;
@@ -2181,6 +2268,7 @@ sim_sched_delete(struct sim *s)
 	free(x->recs);
 	free(x->rolls);
 	free(x->rules);
+	free(x->forced);
 	free(x->named_cnt);
 	free(x->grp);
 	free(x);

@@ -148,6 +148,7 @@ struct sim_node_ops {
 				enum state_avail a);
 	int (*set_tags)(void *n, uint64_t now_ms, const struct node_tag *tags,
 			unsigned ntags);
+	int (*force_leave)(void *n, uint64_t now_ms, const char *name);
 	int (*task_report)(void *n, uint64_t now_ms,
 			   const struct state_task *t);
 	const struct state *(*state)(const void *n);

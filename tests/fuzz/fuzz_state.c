@@ -5,7 +5,7 @@
  * The input is one message as gossip would deliver it (a delta) or as
  * push-pull would (a full state); the first byte picks which and whether
  * the receiving replica starts empty or already holds a service with
- * slots, reports and a claim. Whatever the bytes:
+ * slots, reports, a claim and voter records. Whatever the bytes:
  *
  *   - a refused message leaves the replica exactly as it was (its digest
  *     is unchanged);
@@ -59,6 +59,8 @@ replica(struct intern *pool, const char *self, int prefill)
 	FUZZ_CHECK(state_task_report(st, NOW, &t) == 0);
 	FUZZ_CHECK(state_node_set_avail(st, NOW, "node-c", STATE_DRAIN) == 0);
 	FUZZ_CHECK(state_set_claim(st, 2, "node-b") == 0);
+	FUZZ_CHECK(state_voter_set(st, NOW, "node-d", 7, true, false) == 1);
+	FUZZ_CHECK(state_voter_set(st, NOW, "node-e", 3, false, true) == 1);
 	buf_init(&b, 1 << 16);
 	while (state_pop_delta(st, &b))
 		;

@@ -3,6 +3,9 @@
  * sched/node: tags, and cluster-wide key rotation on real nodes in the
  * simulator (its clock and network; every packet really sealed).
  *
+ * Voters: a failed voter stays in the voting set after membership forgets
+ * it, also for a node that restarts later, until a force-leave.
+ *
  * Rotation: install a second key on one node, use it, remove the first:
  * every member follows, advertises the fingerprints it holds, and nobody
  * is ever suspected. Anti-entropy: a node that was down while the keys
@@ -420,6 +423,57 @@ test_services(void **state)
 	run_end(&r);
 }
 
+/* A failed voter stays a voter after the membership forgets it (reaped),
+ * until it is force-left; a node that restarts learns of it by
+ * push-pull. */
+static void
+test_voters_outlive_reap(void **state)
+{
+	struct node_manager_status st;
+	struct run r;
+	uint64_t term;
+
+	(void)state;
+	run_start(&r, "nodes 5\nseed 4\nduration 300s\nbootstrap warm\n"
+		      "set reap_dead 20s\n"
+		      "at 20s crash 2-4\nat 60s restart 1\n");
+	run_to(&r, 15);
+	(void)one_manager(&r, &term);
+	/* By 90 s nodes 2-4 failed (about 25 s), were forgotten (about
+	 * 45 s), and node 1 restarted with empty memory. */
+	run_to(&r, 90);
+	for (uint32_t i = 0; i < 2; i++) {
+		assert_int_equal(swim_member_count(node_swim(node_at(&r, i))),
+				 2);
+		node_manager_status(node_at(&r, i), &st);
+		assert_string_equal(st.manager, "");
+		assert_int_equal(st.voters, 5);
+		assert_int_equal(st.seen, 2);
+		assert_non_null(strstr(st.text, "sees 2 of 5 eligible"));
+		assert_non_null(strstr(st.text, "node-2"));
+		assert_non_null(strstr(st.text, "node-4"));
+	}
+	/* Force-leave works on a voter the membership forgot, and spreads. */
+	assert_int_equal(node_force_leave(node_at(&r, 0), clock_of(&r),
+					  "node-2"),
+			 0);
+	assert_int_equal(node_force_leave(node_at(&r, 0), clock_of(&r),
+					  "node-9"),
+			 ERR_NOENT);
+	run_to(&r, 100);
+	node_manager_status(node_at(&r, 1), &st);
+	assert_int_equal(st.voters, 4);
+	assert_string_equal(st.manager, "");
+	assert_int_equal(node_force_leave(node_at(&r, 1), clock_of(&r),
+					  "node-3"),
+			 0);
+	run_to(&r, 120);
+	(void)one_manager(&r, &term);
+	node_manager_status(node_at(&r, 0), &st);
+	assert_int_equal(st.voters, 3);
+	run_end(&r);
+}
+
 static int
 setup(void **state)
 {
@@ -435,6 +489,7 @@ main(void)
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_rotation_anti_entropy),
 		cmocka_unit_test(test_services),
+		cmocka_unit_test(test_voters_outlive_reap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -13,7 +13,8 @@
  * the best-ranked live eligible node claims; no pre-emption; higher term
  * wins, a tie goes to rank; the manager steps down when cut off and the
  * majority's term wins after a heal; force-leave shrinks the voting set;
- * the status line names the missing majority. A randomized run (seed
+ * voters absent from the view still count; the status line names the
+ * missing majority. A randomized run (seed
  * printed on failure) checks the first two over random partitions,
  * crashes, restarts and force-leaves.
  */
@@ -40,6 +41,10 @@ struct cluster {
 	bool eligible[N];
 	bool left[N];	 /* left or force-left */
 	bool crashed[N]; /* not running */
+	bool suspect[N]; /* seen suspect, not failed, where unreachable */
+	/* Voters the membership forgot (absent from every view). */
+	char absent[N][16];
+	int nabsent;
 	int group[N];
 	struct elect e[N];
 	uint64_t now;
@@ -58,7 +63,7 @@ seen_as(const struct cluster *c, int self, int j)
 	if (j == self)
 		return SWIM_ALIVE;
 	if (c->crashed[j] || c->group[j] != c->group[self])
-		return SWIM_DEAD;
+		return c->suspect[j] ? SWIM_SUSPECT : SWIM_DEAD;
 	return SWIM_ALIVE;
 }
 
@@ -86,10 +91,21 @@ v_find(void *ctx, const char *name, struct elect_member *out)
 	return false;
 }
 
+static bool
+v_absent(void *ctx, size_t i, const char **name)
+{
+	struct viewctx *v = ctx;
+
+	if (i >= (size_t)v->c->nabsent)
+		return false;
+	*name = v->c->absent[i];
+	return true;
+}
+
 static struct elect_view
 view_of(struct viewctx *vc, struct cluster *c, int self)
 {
-	struct elect_view v = {vc, NULL, v_find, v_at};
+	struct elect_view v = {vc, NULL, v_find, v_at, v_absent};
 
 	vc->c = c;
 	vc->self = self;
@@ -356,6 +372,68 @@ test_minority_has_no_manager(void **state)
 	assert_non_null(strstr(text, "stepped down"));
 }
 
+/* Early in a partition the far side is suspect, not yet failed: the
+ * quorum does not count suspects, and the status line names them. */
+static void
+test_status_names_suspects(void **state)
+{
+	struct cluster c;
+	struct viewctx vc;
+	struct elect_view v;
+	char text[ELECT_STATUS_MAX];
+	int self = -1;
+
+	(void)state;
+	cluster_init(&c, 5);
+	settle(&c);
+	/* {0, 1} | {2, 3, 4}; 2 and 3 are suspect, 4 failed. */
+	for (int i = 0; i < 5; i++)
+		c.group[i] = i < 2 ? 1 : 0;
+	c.suspect[2] = c.suspect[3] = true;
+	settle(&c);
+	self = 0;
+	v = view_of(&vc, &c, self);
+	elect_status_text(&c.e[self], &v, text, sizeof(text));
+	assert_non_null(strstr(text, "no quorum: sees 2 of 5 eligible "
+				     "(needs 3); unreachable: "));
+	assert_non_null(strstr(text, "node-c (suspect)"));
+	assert_non_null(strstr(text, "node-d (suspect)"));
+	assert_non_null(strstr(text, "node-e"));
+	assert_null(strstr(text, "node-e (suspect)"));
+	assert_null(strstr(text, "node-b"));
+}
+
+/* Voters the membership forgot count toward the voting set and are
+ * named; once they are gone from it (force-left), the rest decide. */
+static void
+test_absent_voters(void **state)
+{
+	struct cluster c;
+	struct viewctx vc;
+	struct elect_view v;
+	char text[ELECT_STATUS_MAX];
+
+	(void)state;
+	cluster_init(&c, 2);
+	snprintf(c.absent[0], sizeof(c.absent[0]), "node-x");
+	snprintf(c.absent[1], sizeof(c.absent[1]), "node-y");
+	c.nabsent = 2;
+	settle(&c);
+	for (int i = 0; i < 2; i++) {
+		assert_false(elect_is_manager(&c.e[i]));
+		assert_null(elect_manager(&c.e[i]));
+		assert_int_equal(c.e[i].voters, 4);
+	}
+	v = view_of(&vc, &c, 0);
+	elect_status_text(&c.e[0], &v, text, sizeof(text));
+	assert_non_null(strstr(text, "sees 2 of 4 eligible (needs 3); "
+				     "unreachable: node-x, node-y"));
+	c.nabsent = 1;
+	settle(&c);
+	assert_int_equal(c.e[0].voters, 3);
+	assert_true(elect_is_manager(&c.e[0]) || elect_is_manager(&c.e[1]));
+}
+
 static void
 test_heal_leaves_one(void **state)
 {
@@ -574,6 +652,8 @@ main(void)
 		cmocka_unit_test(test_no_preemption),
 		cmocka_unit_test(test_manager_death),
 		cmocka_unit_test(test_minority_has_no_manager),
+		cmocka_unit_test(test_status_names_suspects),
+		cmocka_unit_test(test_absent_voters),
 		cmocka_unit_test(test_heal_leaves_one),
 		cmocka_unit_test(test_tie_goes_to_rank),
 		cmocka_unit_test(test_force_leave_shrinks_voters),

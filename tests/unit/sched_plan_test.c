@@ -7,9 +7,11 @@
  * second round decides nothing; every node's share (plan_tasks_of) adds up
  * to the replicas; a death, a drain, a member forgotten by membership move
  * exactly the slots they held; a join moves a few slots at a time and
- * waits for them to run; a rolling update goes update.parallelism at a
- * time, waits for running reports and for update.delay_ms, and a scale
- * restarts nothing; a manager of an older term stops with ERR_STALE.
+ * waits for them to run, and so does a manager that takes over; a rolling
+ * update goes update.parallelism at a time, waits for running reports and for
+ * update.delay_ms, and a scale restarts nothing; a rejected task moves to
+ * another node, and a spec rejected everywhere hops ever more slowly; a manager
+ * of an older term stops with ERR_STALE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -265,6 +267,127 @@ test_join_waits_for_moves(void **state)
 	cluster_free(c);
 }
 
+/* A manager that takes over counts its predecessor's moves in flight:
+ * they are read from the replicated state, not from the plan's memory. */
+static void
+test_new_manager_sees_moves_in_flight(void **state)
+{
+	struct cluster *c = cluster_new(4);
+	int rc, moved;
+
+	(void)state;
+	create(c, "web", 20, 1, 0);
+	run_round(c);
+	report_all(c, true);
+	c->nm = 6; /* node-e and node-f join: they take 6 or 7 in all */
+	moved = run_round(c);
+	assert_int_equal(moved, 4);
+	/* The manager steps down (its memory goes) and another takes over
+	 * before the moves run: nothing more may move yet. */
+	plan_reset(c->pl);
+	c->term = 2;
+	assert_int_equal(run_round(c), 0);
+	assert_int_equal(plan_stats(c->pl)->inflight, 4);
+	/* Once they run, the rest follows. */
+	report_all(c, true);
+	rc = run_round(c);
+	assert_in_range(rc, 1, 4);
+	moved += rc;
+	/* Moves nobody confirms stop counting after move_timeout_ms. */
+	assert_int_equal(run_round(c), 0);
+	c->now += PLAN_MOVE_TIMEOUT_DEFAULT_MS + 1000;
+	rc = run_round(c);
+	moved += rc;
+	assert_int_equal(share(c, 4) + share(c, 5), (size_t)moved);
+	assert_in_range(moved, 6, 7);
+	cluster_free(c);
+}
+
+/* Node i reports its task of web.slot rejected (at the current digest). */
+static void
+reject(struct cluster *c, int i, uint32_t slot)
+{
+	const struct state_service *sv = state_service_find(c->st[i], "web");
+	struct state_task r = {
+		.service = "web",
+		.slot = slot,
+		.state = TASK_REJECTED,
+		.gen = spec_task_digest(&sv->spec),
+		.msg = "exec: \"sleep\": executable file not found in $PATH",
+	};
+
+	assert_int_equal(state_task_report(c->st[i], c->now, &r), 0);
+	gossip(c);
+}
+
+static int
+node_of(struct cluster *c, uint32_t slot)
+{
+	const struct state_service *sv = state_service_find(c->st[0], "web");
+	const char *n = state_slot_node(sv, state_slot_find(sv, slot));
+
+	for (int i = 0; i < NN; i++)
+		if (n && !strcmp(n, c->names[i]))
+			return i;
+	return -1;
+}
+
+/* A rejected task moves to another node, and that node is held off the
+ * service; a spec that fails everywhere slows down and stays placed. */
+static void
+test_rejected_moves(void **state)
+{
+	struct cluster *c = cluster_new(5);
+	int first, second, hops = 0;
+
+	(void)state;
+	create(c, "web", 5, 1, 0);
+	run_round(c);
+	report_all(c, true);
+	first = node_of(c, 2);
+	reject(c, first, 2);
+	assert_int_equal(run_round(c), 1);
+	second = node_of(c, 2);
+	assert_true(second >= 0 && second != first);
+	assert_int_equal(plan_stats(c->pl)->held, 1);
+	/* The second node rejects it too: a third one, never the first. */
+	reject(c, second, 2);
+	assert_int_equal(run_round(c), 1);
+	assert_true(node_of(c, 2) != first && node_of(c, 2) != second);
+	assert_int_equal(run_round(c), 0);
+	/* It fails everywhere: every node rejects whatever it is given, at
+	 * once, for an hour of rounds a second apart. */
+	for (int sec = 0; sec < 3600; sec++) {
+		int at = node_of(c, 2);
+
+		assert_true(at >= 0);
+		reject(c, at, 2);
+		hops += run_round(c);
+		c->now += 1000;
+	}
+	/* Five nodes: once each per hold (30 s, doubling to 10 min): about
+	 * 5 x (1 + log2(20) + 60/10) hops, not one a second. */
+	assert_in_range(hops, 10, 60);
+	/* A new spec starts afresh. */
+	{
+		const struct state_service *sv =
+			state_service_find(c->st[0], "web");
+		struct spec sp;
+
+		spec_init(&sp);
+		spec_copy(&sp, &sv->spec);
+		assert_int_equal(spec_add_env(&sp, "FIX=1", NULL, 0), 0);
+		assert_int_equal(
+			state_service_update(c->st[1], c->now, &sp, NULL, 0),
+			0);
+		spec_destroy(&sp);
+		gossip(c);
+	}
+	run_round(c);
+	assert_int_equal(plan_stats(c->pl)->held, 0);
+	cluster_free(c);
+}
+
 static void
 test_rolling_update(void **state)
 {
@@ -358,6 +481,8 @@ main(void)
 		cmocka_unit_test(test_round_places_everything),
 		cmocka_unit_test(test_death_drain_and_forgotten),
 		cmocka_unit_test(test_join_waits_for_moves),
+		cmocka_unit_test(test_new_manager_sees_moves_in_flight),
+		cmocka_unit_test(test_rejected_moves),
 		cmocka_unit_test(test_rolling_update),
 		cmocka_unit_test(test_older_term_is_stale),
 	};

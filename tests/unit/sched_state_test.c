@@ -5,17 +5,17 @@
  * The central property: merging is commutative and idempotent. Three
  * writers make random, conflicting changes (creates, updates, removals and
  * re-creations of the same names, availability, task reports, slot
- * decisions of several terms, claims), exchanging some of them as they
- * go; every delta message produced anywhere is collected, then merged into
- * fresh replicas in random orders with duplicates. Every replica must end
- * with the same digest as every other, and merging everything again must
- * change nothing. The seed is printed on failure.
+ * decisions of several terms, claims, voter records), exchanging some of
+ * them as they go; every delta message produced anywhere is collected,
+ * then merged into fresh replicas in random orders with duplicates. Every
+ * replica must end with the same digest as every other, and merging
+ * everything again must change nothing. The seed is printed on failure.
  *
  * Also: local operations and their refusals, fragments of a spec larger
  * than a datagram (in any order, duplicated), the full state for
  * push-pull, tombstones and re-creation, term rules on slots, the bounded
- * list of reports, the bounded outbox, and that no damaged message ever
- * changes what is stored.
+ * list of reports, voter records, the bounded outbox, and that no damaged
+ * message ever changes what is stored.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -269,7 +269,7 @@ random_op(struct rng *r, struct state *st, const char *self, uint64_t now)
 	const struct state_service *sv = state_service_find(st, name);
 	struct spec s;
 
-	switch (rng_below(r, 8)) {
+	switch (rng_below(r, 9)) {
 	case 0:
 	case 1:
 		spec_for(&s, name, (uint32_t)rng_below(r, 8));
@@ -315,6 +315,10 @@ random_op(struct rng *r, struct state *st, const char *self, uint64_t now)
 		state_set_claim(st, 1 + rng_below(r, 3),
 				rng_below(r, 2) ? self
 						: NODES[rng_below(r, 4)]);
+		break;
+	case 8:
+		state_voter_set(st, now, NODES[rng_below(r, 4)],
+				1 + rng_below(r, 3), rng_below(r, 2), true);
 		break;
 	}
 }
@@ -773,6 +777,71 @@ test_reports_converge(void **state)
 	intern_destroy(&pool);
 }
 
+/* Voter records: a later incarnation wins, and within one a leave wins
+ * over a failure; what a node derives itself is not gossiped but travels
+ * in the full state; "not a voter" records are reaped, voters never. */
+static void
+test_voters(void **state)
+{
+	struct intern pool;
+	struct state *a, *b, *c;
+	struct msgs m = {0};
+	struct buf full;
+	const struct state_voter *v;
+
+	(void)state;
+	intern_init(&pool);
+	a = mk(&pool, "node-a");
+	b = mk(&pool, "node-b");
+	c = mk(&pool, "node-c");
+	assert_int_equal(state_voter_set(a, 10, "node-x", 5, true, false), 1);
+	assert_int_equal(state_voter_set(a, 11, "node-x", 5, true, false), 0);
+	assert_int_equal(state_voter_set(a, 11, "node-x", 4, false, false), 0);
+	assert_int_equal(drain(a, NULL), 0); /* derived: no delta */
+	assert_int_equal(state_voter_set(a, 12, "node-y", 2, true, false), 1);
+	assert_int_equal(state_voter_set(a, 12, "bad name", 2, true, false),
+			 ERR_INVAL);
+	/* A force-leave of node-x, made on b and gossiped, wins on a. */
+	assert_int_equal(state_voter_set(b, 13, "node-x", 5, false, true), 1);
+	assert_true(drain(b, &m) >= 1);
+	for (size_t i = 0; i < m.n; i++)
+		assert_int_equal(state_merge_delta(a, 14, m.v[i].p, m.v[i].n),
+				 STATE_CH_VOTER);
+	v = state_voter_find(a, "node-x");
+	assert_non_null(v);
+	assert_false(v->voter);
+	assert_int_equal(v->inc, 5);
+	assert_int_equal(state_voter_set(a, 15, "node-x", 5, true, false), 0);
+	/* A later life that fails again is a voter again. */
+	assert_int_equal(state_voter_set(a, 16, "node-x", 6, true, false), 1);
+	assert_true(state_voter_find(a, "node-x")->voter);
+	/* The full state carries them to a node that saw nothing. */
+	buf_init(&full, 1 << 20);
+	assert_int_equal(state_encode_full(a, &full), 0);
+	assert_true(state_merge_full(c, 20, full.data, full.len) &
+		    STATE_CH_VOTER);
+	assert_int_equal(state_voter_count(c), 2);
+	assert_string_equal(istr_str(state_voter_at(c, 0)->node), "node-x");
+	assert_int_equal(state_voter_at(c, 0)->inc, 6);
+	assert_int_equal(state_digest(c), state_digest(a));
+	buf_release(&full);
+	/* Reaping: "not a voter" records after the tombstone TTL, voters
+	 * never. */
+	assert_int_equal(state_voter_set(c, 30, "node-y", 2, false, false), 1);
+	state_tick(c, 30 + STATE_TOMBSTONE_TTL_DEFAULT_MS - 1);
+	assert_int_equal(state_voter_count(c), 2);
+	state_tick(c, 30 + STATE_TOMBSTONE_TTL_DEFAULT_MS);
+	assert_int_equal(state_voter_count(c), 1);
+	assert_null(state_voter_find(c, "node-y"));
+	state_tick(c, 30 + 10 * STATE_TOMBSTONE_TTL_DEFAULT_MS);
+	assert_non_null(state_voter_find(c, "node-x"));
+	msgs_free(&m);
+	state_delete(a);
+	state_delete(b);
+	state_delete(c);
+	intern_destroy(&pool);
+}
+
 static void
 test_claims_and_bounds(void **state)
 {
@@ -824,6 +893,7 @@ main(void)
 		cmocka_unit_test(test_slot_terms),
 		cmocka_unit_test(test_reports_bounded),
 		cmocka_unit_test(test_reports_converge),
+		cmocka_unit_test(test_voters),
 		cmocka_unit_test(test_claims_and_bounds),
 	};
 

@@ -57,7 +57,8 @@ static const char *full =
 	"at 18s task-fail-start web for 10s\n"
 	"at 19s task-fail-start web.0 on manager times 3\n"
 	"at 20s crash manager\n"
-	"at 21s partition manager random:3 | rest\n";
+	"at 21s partition manager random:3 | rest\n"
+	"at 22s force-leave 3-5 via node-0\n";
 
 static void
 test_parse(void **state)
@@ -87,7 +88,7 @@ test_parse(void **state)
 	assert_int_equal(sc.task_stop.kind, SIM_LAT_CONST);
 	assert_int_equal(sc.task_stop.a_us, 5000);
 	assert_int_equal(sc.overlap_ms, 3000);
-	assert_int_equal(sc.nacts, 14);
+	assert_int_equal(sc.nacts, 15);
 
 	a = &sc.acts[0];
 	x = a->sched;
@@ -156,6 +157,12 @@ test_parse(void **state)
 	assert_int_equal(a->sets[0].items[0].kind, SIM_ITEM_MANAGER);
 	assert_int_equal(sc.acts[12].sets[0].items[0].kind, SIM_ITEM_MANAGER);
 	assert_int_equal(sc.acts[13].sets[0].n, 2);
+	a = &sc.acts[14];
+	assert_int_equal(a->kind, SIM_ACT_SCHED);
+	assert_int_equal(a->sched->op, SIM_SCHED_FORCE_LEAVE);
+	assert_int_equal(a->sets[0].items[0].lo, 3);
+	assert_int_equal(a->sets[0].items[0].hi, 5);
+	assert_int_equal(a->sched->via.items[0].lo, 0);
 	sim_scenario_release(&sc);
 }
 
@@ -224,6 +231,8 @@ test_parse_errors(void **state)
 		     "bad.scn:1:", "times must be > 0");
 	expect_error("at 1s task-fail-start web on 3 on 4\n",
 		     "bad.scn:1:", "one 'on SET'");
+	expect_error("at 1s force-leave\n", "bad.scn:1:", "missing nodes");
+	expect_error("at 1s force-leave 3 on 4\n", "bad.scn:1:", "unexpected");
 	expect_error("tags 10% zone=a\n", "bad.scn:1:", "explicit nodes");
 	expect_error("tags 1-3\n", "bad.scn:1:", "KEY=VALUE");
 	expect_error("tags 1 zone\n", "bad.scn:1:", "bad node 'zone'");
