@@ -40,12 +40,15 @@ struct qpkt {
 	uint32_t sid;
 	size_t len;
 	uint8_t *data;
+	bool has_from; /* made by a test: comes from `from`, not a node */
+	struct addr from;
 };
 
 struct evrec {
 	int kind;
 	char name[SWIM_NAME_MAX + 1];
 	uint64_t inc;
+	uint64_t time_ms; /* the node's clock */
 };
 
 struct net {
@@ -55,6 +58,15 @@ struct net {
 	bool down[MAXN]; /* crashed: no input, no ticks */
 	bool deaf[MAXN]; /* input dropped, still ticks */
 	bool udp_lost[MAXN]; /* datagrams to it are lost, streams pass */
+	bool cut[MAXN][MAXN];	   /* datagrams from src to dst are lost */
+	uint32_t sent[MAXN][MAXN]; /* datagrams sent, by source and dest */
+	/* Profile for nodes added from now on (NULL: lan). */
+	const struct profile *prof;
+	/* Sees every datagram and stream frame a node sends (dst -1: an
+	 * address no node has). */
+	void (*tap)(struct net *net, int src, int dst,
+		    const struct swim_out *o);
+	void *tap_ctx;
 	int64_t skew[MAXN]; /* node clock = now + skew */
 	unsigned app_msgs[MAXN]; /* application broadcasts received */
 	int cnt;
@@ -155,7 +167,10 @@ net_add(struct net *net, const char *name, const struct keyring *kr,
 	c.start_ms = (uint64_t)((int64_t)net->now + skew_ms);
 	c.seed = 1000 + (uint64_t)i;
 	snprintf(c.cluster, sizeof(c.cluster), "%s", cluster);
-	profile_lan(&c.prof);
+	if (net->prof)
+		c.prof = *net->prof;
+	else
+		profile_lan(&c.prof);
 	net->kr[i] = *kr;
 	memset(&env, 0, sizeof(env));
 	env.pool = &pool;
@@ -219,9 +234,12 @@ drain(struct net *net, int i)
 				  ? (int)(o.stream_id >> 16)
 				  : find(net, &o.to);
 
+		if (net->tap)
+			net->tap(net, i, dst, &o);
 		if (dst < 0)
 			continue;
 		if (o.kind == SWIM_OUT_DGRAM) {
+			net->sent[i][dst]++;
 			if (o.len > net->max_dgram)
 				net->max_dgram = o.len;
 			if (i == net->cap_src && dst == net->cap_dst &&
@@ -241,6 +259,7 @@ drain(struct net *net, int i)
 				 : (o.stream_id & 0xffff);
 		p->len = o.len;
 		p->data = malloc(o.len);
+		p->has_from = false;
 		memcpy(p->data, o.data, o.len);
 	}
 	while (swim_pop_event(net->n[i], &e)) {
@@ -257,6 +276,7 @@ drain(struct net *net, int i)
 		r->kind = e.kind;
 		memcpy(r->name, e.name, sizeof(r->name));
 		r->inc = e.incarnation;
+		r->time_ms = e.time_ms;
 	}
 }
 
@@ -271,7 +291,8 @@ deliver(struct net *net, struct qpkt *p)
 {
 	bool lost = net->down[p->dst] || net->deaf[p->dst] ||
 		    net->down[p->src] ||
-		    (p->kind == SWIM_OUT_DGRAM && net->udp_lost[p->dst]);
+		    (p->kind == SWIM_OUT_DGRAM &&
+		     (net->udp_lost[p->dst] || net->cut[p->src][p->dst]));
 
 	if (lost) {
 		if (p->kind == SWIM_OUT_STREAM_REQ && !net->down[p->src]) {
@@ -283,8 +304,9 @@ deliver(struct net *net, struct qpkt *p)
 	}
 	switch (p->kind) {
 	case SWIM_OUT_DGRAM:
-		swim_recv(net->n[p->dst], clk(net, p->dst), &net->a[p->src],
-			  p->data, p->len);
+		swim_recv(net->n[p->dst], clk(net, p->dst),
+			  p->has_from ? &p->from : &net->a[p->src], p->data,
+			  p->len);
 		break;
 	case SWIM_OUT_STREAM_REQ:
 		swim_recv_stream(net->n[p->dst], clk(net, p->dst), p->sid,
