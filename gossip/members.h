@@ -38,6 +38,9 @@ struct member {
 	uint8_t state;	    /* enum swim_state */
 	uint8_t flags;
 	uint16_t spare;
+	uint32_t src;	    /* replay: tag of the source address the current
+			     * boot was first heard from (0: none), so that
+			     * a member behind NAT may start a new boot */
 };
 
 struct mtab {

@@ -62,10 +62,11 @@
  * Safety of input
  * ---------------
  * A packet is opened (core/crypto), its header checked against replay (a
- * 64-packet window per sender and boot; unknown senders must be within the
- * clock-skew bound), then decoded twice: a first pass validates every
- * message, and only a packet that is valid as a whole is applied. A bad
- * packet therefore changes nothing but a drop counter.
+ * 64-packet window per sender and boot; unknown senders and new boots must
+ * be within the clock-skew bound, and only the member itself may start a
+ * new boot of its name: see replay_check()), then decoded twice: a first
+ * pass validates every message, and only a packet that is valid as a whole
+ * is applied. A bad packet therefore changes nothing but a drop counter.
  *
  * Purity: no clocks, no I/O, no globals. Time comes in as now_ms, random
  * choices come from s->rng (seeded from the config), nonces from the
@@ -277,6 +278,7 @@ swim_drop_name(enum swim_drop d)
 		[SWIM_DROP_TOOBIG] = "too_big",
 		[SWIM_DROP_FULL] = "table_full",
 		[SWIM_DROP_STOPPED] = "stopped",
+		[SWIM_DROP_CONFLICT] = "name_conflict",
 	};
 
 	if ((unsigned)d >= SWIM_DROP__N)
@@ -1472,11 +1474,47 @@ skew_ok(const struct swim *s, uint64_t ts, uint64_t now)
 	return d <= s->cfg.prof.max_clock_skew_ms;
 }
 
-/* Replay check for a datagram header from the member in slot (MTAB_NONE
- * when unknown). 0 or a drop reason + 1. */
+/* The tag of a source address kept in member.src (never 0). */
+static uint32_t
+src_tag(const struct addr *from)
+{
+	return (uint32_t)addr_hash(from) | 1;
+}
+
+/* Does a datagram from `from` come from member e: from the address it
+ * advertises, or from the source its current boot was heard from (a
+ * member behind NAT sends from another address than it advertises)? */
+static bool
+from_member(const struct member *e, const struct addr *from)
+{
+	struct addr a;
+
+	mtab_ident_addr(e->ident, &a);
+	return addr_equal(from, &a) || (e->src && e->src == src_tag(from));
+}
+
+/*
+ * Replay state, per member: the boot id of the sender's current life, the
+ * highest sequence number seen in it and a 64-bit window below that.
+ *
+ *   - A sender we hold no state for is checked against the clock-skew
+ *     bound only.
+ *   - A datagram of the current boot must be new to the window.
+ *   - A new boot (a restart, or a sequence counter that would wrap) is a
+ *     new life we hold no state for: it too must be within the clock-skew
+ *     bound, and it must come from the member itself (from_member()).
+ *     Anyone may put a name in a datagram header; if a second node using
+ *     an existing member's name (a misconfiguration or an impostor) could
+ *     start a new boot, the real member's datagrams would all look stale
+ *     from then on, it would be declared failed, and the other node would
+ *     take its name. Such a datagram is dropped (SWIM_DROP_CONFLICT).
+ *   - An older boot is stale.
+ *
+ * Returns 0 or a drop reason + 1.
+ */
 static int
 replay_check(struct swim *s, uint32_t slot, const struct wire_hdr *h,
-	     uint64_t now)
+	     const struct addr *from, uint64_t now)
 {
 	const struct member *e;
 	uint32_t seq = (uint32_t)h->seq;
@@ -1486,8 +1524,11 @@ replay_check(struct swim *s, uint32_t slot, const struct wire_hdr *h,
 	e = mem(s, slot);
 	if (h->boot < e->boot)
 		return SWIM_DROP_STALE + 1;
-	if (h->boot > e->boot)
-		return 0;
+	if (h->boot > e->boot) {
+		if (!from_member(e, from))
+			return SWIM_DROP_CONFLICT + 1;
+		return skew_ok(s, h->ts_ms, now) ? 0 : SWIM_DROP_SKEW + 1;
+	}
 	if (seq > e->seq_max)
 		return 0;
 	if (e->seq_max - seq >= 64)
@@ -1497,8 +1538,13 @@ replay_check(struct swim *s, uint32_t slot, const struct wire_hdr *h,
 	return 0;
 }
 
+/* Note an accepted datagram in the sender's replay state. foreign: the
+ * datagram claimed its sender alive at another address than our entry's
+ * (a claim refused as a name conflict): it is not the member we know, so
+ * it does not get to set the member's boot on first contact either. */
 static void
-replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h)
+replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h,
+	    const struct addr *from, bool foreign)
 {
 	struct member *e;
 	uint32_t seq = (uint32_t)h->seq;
@@ -1507,10 +1553,15 @@ replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h)
 		return;
 	e = mem(s, slot);
 	if (h->boot > e->boot || e->boot == 0) {
+		if (foreign)
+			return;
 		e->boot = h->boot;
 		e->seq_max = seq;
 		e->window = 1;
+		e->src = src_tag(from);
 	} else if (h->boot == e->boot) {
+		if (!e->src && !foreign)
+			e->src = src_tag(from);
 		if (seq > e->seq_max) {
 			uint32_t shift = seq - e->seq_max;
 
@@ -1636,6 +1687,8 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 	struct codec_reader msgs, pass;
 	struct wire_hdr h;
 	struct wire_msg m;
+	struct addr claim;
+	bool claimed = false, foreign = false;
 	uint8_t *pt;
 	size_t pt_len = 0;
 	uint32_t nmsgs, sender;
@@ -1673,7 +1726,7 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 		goto out;
 	}
 	sender = mtab_find(&s->tab, h.sender, h.sender_len);
-	rc = replay_check(s, sender, &h, now);
+	rc = replay_check(s, sender, &h, from, now);
 	if (rc) {
 		drop(s, (enum swim_drop)(rc - 1));
 		goto out;
@@ -1690,9 +1743,14 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 		drop(s, SWIM_DROP_DECODE);
 		goto out;
 	}
-	/* Pass 2: act. */
+	/* Pass 2: act. Remember where the sender claims to live. */
 	for (uint32_t i = 0; i < nmsgs; i++) {
 		wire_msg_decode(&msgs, &m);
+		if (m.type == WIRE_ALIVE && m.node_len == h.sender_len &&
+		    memcmp(m.node, h.sender, h.sender_len) == 0) {
+			claim = m.addr;
+			claimed = true;
+		}
 		if (m.type)
 			handle_msg(s, now, from, &h, &m,
 				   crypto_key_id_of(p, n));
@@ -1701,7 +1759,13 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 	 * an unknown one may have just been added by its own alive. */
 	if (sender == MTAB_NONE)
 		sender = mtab_find(&s->tab, h.sender, h.sender_len);
-	replay_note(s, sender, &h);
+	if (sender != MTAB_NONE && claimed) {
+		struct addr cur;
+
+		mtab_ident_addr(mem(s, sender)->ident, &cur);
+		foreign = !addr_equal(&claim, &cur);
+	}
+	replay_note(s, sender, &h, from, foreign);
 out:
 	if (pt != stackbuf)
 		free(pt);

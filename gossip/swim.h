@@ -166,6 +166,10 @@ struct swim_member_info {
 
 /* ---- counters ---------------------------------------------------------- */
 
+/* Why an input was dropped. Reasons are only ever added at the end, so
+ * that counters keep their index; swim_drop_name() gives the name the
+ * agent's `stats` and docs/PROTOCOL.md §5 use. */
+
 enum swim_drop {
 	SWIM_DROP_TRUNC = 0,	/* shorter than a sealed header */
 	SWIM_DROP_VERSION,	/* unknown crypto or protocol version */
@@ -180,6 +184,8 @@ enum swim_drop {
 	SWIM_DROP_TOOBIG,	/* larger than we accept */
 	SWIM_DROP_FULL,		/* member table full: new member refused */
 	SWIM_DROP_STOPPED,	/* arrived after we left */
+	SWIM_DROP_CONFLICT,	/* a new boot of a member's name from an
+				 * address that is not the member's */
 	SWIM_DROP__N,
 };
 

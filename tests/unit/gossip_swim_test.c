@@ -402,6 +402,12 @@ total_drops(struct swim *s)
 	return t;
 }
 
+static uint64_t
+drops_of(struct net *net, int i, enum swim_drop d)
+{
+	return swim_stats(net->n[i])->drops[d];
+}
+
 /* ---- tests ---- */
 
 static void
@@ -1025,6 +1031,59 @@ test_profile(void **state)
 	assert_int_equal(v, 65536);
 }
 
+/* A second node that takes an existing member's name (a copy of its
+ * config, or an impostor) must not take over the member's replay state.
+ * It starts later, so its boot id is higher; if a datagram of it could
+ * move the member's boot forward, every datagram of the real member would
+ * look stale from then on, and without the TCP fallback to hide the lost
+ * acks the real member would be declared failed everywhere and the other
+ * node would get its name. */
+static void
+test_impostor_cannot_take_name(void **state)
+{
+	struct net *net = net_new();
+	struct profile prof;
+	uint64_t stale[4], conflicts = 0;
+	int n[4], evil;
+
+	(void)state;
+	profile_lan(&prof);
+	prof.tcp_pings = 0;
+	net->prof = &prof;
+	for (int i = 0; i < 4; i++) {
+		char name[2] = {(char)('a' + i), 0};
+
+		n[i] = net_add(net, name, &key_a, "test", 0);
+		if (i)
+			join(net, n[i], n[0]);
+	}
+	run(net, 10000);
+	for (int i = 0; i < 4; i++)
+		stale[i] = drops_of(net, n[i], SWIM_DROP_STALE);
+	evil = net_add(net, "b", &key_a, "test", 0);
+	join(net, evil, n[0]);
+	run(net, 60000);
+	for (int i = 0; i < 4; i++) {
+		struct swim_member_info mi;
+
+		if (i == 1)
+			continue;
+		assert_true(swim_member_find(net->n[n[i]], "b", &mi));
+		assert_int_equal(mi.state, SWIM_ALIVE);
+		assert_true(addr_equal(&mi.addr, &net->a[n[1]]));
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_SUSPECT, "b"), 0);
+		assert_int_equal(count_ev(net, n[i], SWIM_EV_FAILED, "b"), 0);
+		/* The real b is heard as before. */
+		assert_int_equal(drops_of(net, n[i], SWIM_DROP_STALE),
+				 stale[i]);
+		conflicts += drops_of(net, n[i], SWIM_DROP_CONFLICT);
+	}
+	assert_true(count_ev(net, n[0], SWIM_EV_CONFLICT, "b") >= 1);
+	assert_true(conflicts > 0);
+	assert_int_equal(swim_incarnation(net->n[n[1]]), T0);
+	net_free(net);
+}
+
 int
 main(void)
 {
@@ -1043,6 +1102,7 @@ main(void)
 		cmocka_unit_test(test_leave_alone),
 		cmocka_unit_test(test_pushpull_probe),
 		cmocka_unit_test(test_profile),
+		cmocka_unit_test(test_impostor_cannot_take_name),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
