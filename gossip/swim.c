@@ -102,7 +102,8 @@ enum stream_purpose {
 	SP_PUSHPULL = 2,
 	SP_RECONNECT = 3,
 	SP_PING = 4, /* TCP fallback ping of a probe */
-	SP_PUSH = 5, /* our full table, after a probe found views differ */
+	SP_PUSH = 5, /* our full table: a probe found views differ, or a
+		      * join answer made us refute (see swim_stream_reply) */
 };
 
 struct susp {
@@ -1474,6 +1475,13 @@ skew_ok(const struct swim *s, uint64_t ts, uint64_t now)
 	return d <= s->cfg.prof.max_clock_skew_ms;
 }
 
+/* Same family and IP, any port. */
+static bool
+same_host(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family && memcmp(a->ip, b->ip, 16) == 0;
+}
+
 /* The tag of a source address kept in member.src (never 0). */
 static uint32_t
 src_tag(const struct addr *from)
@@ -1508,7 +1516,9 @@ from_member(const struct member *e, const struct addr *from)
  *     start a new boot, the real member's datagrams would all look stale
  *     from then on, it would be declared failed, and the other node would
  *     take its name. Such a datagram is dropped (SWIM_DROP_CONFLICT).
- *   - An older boot is stale.
+ *   - An older boot is stale. A member whose clock went back across a
+ *     restart starts a lower boot: that is only accepted from a stream
+ *     that proves it (replay_anchor()).
  *
  * Returns 0 or a drop reason + 1.
  */
@@ -1572,6 +1582,30 @@ replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h,
 			e->window |= (uint64_t)1 << (e->seq_max - seq);
 		}
 	}
+}
+
+/* Move member slot's replay state to the boot in a stream frame's header
+ * (up or down), on proof that the frame comes from the member now living
+ * at its address: the member answered a stream we opened to that address,
+ * or sent us over a stream from that host its own alive at a newer
+ * incarnation than we held. This is how a member whose clock went back
+ * across a restart (a lower boot) is heard again. Streams share the
+ * sender's sequence counter with its datagrams, so the frame's sequence
+ * number starts the window. */
+static void
+replay_anchor(struct swim *s, uint32_t slot, const struct wire_hdr *h)
+{
+	struct member *e;
+
+	if (slot == MTAB_NONE || slot == s->self || h->seq > UINT32_MAX)
+		return;
+	e = mem(s, slot);
+	if (h->boot == e->boot)
+		return;
+	e->boot = h->boot;
+	e->seq_max = (uint32_t)h->seq;
+	e->window = 1;
+	e->src = 0;
 }
 
 /* key_id: the key the packet came in (replies go out in it). */
@@ -1848,14 +1882,17 @@ encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join,
 
 /* Validate and merge a decoded stream frame. false if malformed.
  * skip_live: the peer's live view equals ours; only its failed and left
- * entries can tell us anything. */
+ * entries can tell us anything. *newer_self: the frame carried its
+ * sender's own alive at the address we know it by and at a newer
+ * incarnation than we held (see replay_anchor()). */
 static bool
 merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws,
-	     bool skip_live)
+	     bool skip_live, bool *newer_self)
 {
 	struct codec_reader r = ws->members;
 	struct wire_member wm;
 
+	*newer_self = false;
 	for (uint32_t i = 0; i < ws->nmembers; i++)
 		if (wire_member_decode(&r, &wm))
 			return false;
@@ -1867,6 +1904,19 @@ merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws,
 		if (skip_live &&
 		    (wm.state == SWIM_ALIVE || wm.state == SWIM_SUSPECT))
 			continue;
+		if (wm.state == SWIM_ALIVE &&
+		    wm.name_len == ws->hdr.sender_len &&
+		    memcmp(wm.name, ws->hdr.sender, wm.name_len) == 0) {
+			uint32_t slot =
+				mtab_find(&s->tab, wm.name, wm.name_len);
+			struct addr cur;
+
+			if (slot != MTAB_NONE && slot != s->self &&
+			    wm.inc > mem(s, slot)->inc) {
+				mtab_ident_addr(mem(s, slot)->ident, &cur);
+				*newer_self = addr_equal(&wm.addr, &cur);
+			}
+		}
 		switch (wm.state) {
 		case SWIM_ALIVE:
 			/* Everything new to us is re-gossiped, as memberlist
@@ -2020,9 +2070,8 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 {
 	struct wire_stream ws;
 	uint8_t *pt = NULL;
-	bool same;
+	bool same, newer_self;
 
-	(void)from;
 	now = clamp_now(s, now);
 	s->st.streams_in++;
 	s->st.stream_bytes_in += n;
@@ -2046,12 +2095,28 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 	 * needs the other's live entries (anti-entropy without the cost of
 	 * merging and re-sending the whole table in a converged cluster). */
 	same = ws.has_digest && ws.digest == s->digest;
-	if (ws.kind != WIRE_STREAM_REQ || !merge_stream(s, now, &ws, same)) {
+	if (ws.kind != WIRE_STREAM_REQ ||
+	    !merge_stream(s, now, &ws, same, &newer_self)) {
 		drop(s, SWIM_DROP_DECODE);
 		goto out;
 	}
 	if (same)
 		s->st.pushpulls_same++;
+	/* The member told us, over a connection from its own host, that it
+	 * lives on at a newer incarnation: its boot is the frame's, even a
+	 * lower one (a restart with a clock that went back). The port is
+	 * not compared: a connection comes from an ephemeral one. */
+	if (newer_self) {
+		uint32_t slot =
+			mtab_find(&s->tab, ws.hdr.sender, ws.hdr.sender_len);
+		struct addr cur;
+
+		if (slot != MTAB_NONE) {
+			mtab_ident_addr(mem(s, slot)->ident, &cur);
+			if (from && same_host(from, &cur))
+				replay_anchor(s, slot, &ws.hdr);
+		}
+	}
 	/* Merge first, then answer: the reply already carries our reaction
 	 * (e.g. a refutation of what the peer believed about us). A probe
 	 * whose view differs from ours gets our whole table and a request
@@ -2126,9 +2191,11 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 {
 	struct pending_stream *ps;
 	struct wire_stream ws;
-	struct addr want_to;
+	struct addr want_to, to;
 	uint8_t *pt = NULL;
-	bool ok = false, want = false;
+	uint64_t refutes = s->st.refutes;
+	bool ok = false, want = false, newer_self;
+	uint8_t purpose;
 
 	now = clamp_now(s, now);
 	s->st.stream_bytes_in += n;
@@ -2140,6 +2207,8 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 		stream_done(s, now, ps, false);
 		return;
 	}
+	to = ps->to;
+	purpose = ps->purpose;
 	if (open_stream(s, now, p, n, &pt, &ws) == 0) {
 		if (ps->purpose == SP_PING) {
 			if (ws.kind == WIRE_STREAM_ACK && ws.seq == ps->seq) {
@@ -2150,7 +2219,7 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 				drop(s, SWIM_DROP_DECODE);
 			}
 		} else if (ws.kind == WIRE_STREAM_RESP &&
-			   merge_stream(s, now, &ws, false)) {
+			   merge_stream(s, now, &ws, false, &newer_self)) {
 			ok = true;
 			if ((ws.flags & WIRE_PP_WANT) &&
 			    ps->purpose == SP_PUSHPULL) {
@@ -2159,6 +2228,19 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 			}
 		} else {
 			drop(s, SWIM_DROP_DECODE);
+		}
+	}
+	if (ok) {
+		/* We dialled the member's address and it answered: whatever
+		 * boot it now runs is its own. */
+		uint32_t slot =
+			mtab_find(&s->tab, ws.hdr.sender, ws.hdr.sender_len);
+		struct addr cur;
+
+		if (slot != MTAB_NONE) {
+			mtab_ident_addr(mem(s, slot)->ident, &cur);
+			if (addr_equal(&to, &cur))
+				replay_anchor(s, slot, &ws.hdr);
 		}
 	}
 	free(pt);
@@ -2171,6 +2253,15 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 	 * exchange a probe saved when views were the same). */
 	if (want && !s->stopped)
 		stream_request(s, now, &want_to, SP_PUSH);
+	/* Our join met a newer incarnation of ourselves (a previous life
+	 * whose clock was ahead of ours) and we refuted it. Our datagrams
+	 * may all be stale to the cluster for now (a lower boot id), so the
+	 * refutation goes back to the seed over a stream as well: the seed
+	 * then knows our new boot (replay_anchor()) and gossips the
+	 * refutation, before the old life can be declared dead. */
+	else if (ok && purpose == SP_JOIN && s->st.refutes > refutes &&
+		 !s->stopped)
+		stream_request(s, now, &to, SP_PUSH);
 }
 
 void

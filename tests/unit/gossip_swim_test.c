@@ -402,6 +402,63 @@ total_drops(struct swim *s)
 	return t;
 }
 
+/* Node i crashed; start it again as a new node object with the same name
+ * and address, its clock skewed by skew_ms (its start time is its clock
+ * now). Returns the new node's index. */
+static int
+net_restart(struct net *net, int i, int64_t skew_ms)
+{
+	struct swim_config c;
+	struct swim_env env;
+	int j = net->cnt++, err = 0;
+
+	net->down[i] = true;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.name, sizeof(c.name), "%s", swim_name(net->n[i]));
+	net->a[j] = net->a[i];
+	net->a[i].port = 1; /* retire the old node's address */
+	net->skew[j] = skew_ms;
+	c.addr = net->a[j];
+	c.start_ms = clk(net, j);
+	c.seed = 5000 + (uint64_t)j;
+	strcpy(c.cluster, "test");
+	if (net->prof)
+		c.prof = *net->prof;
+	else
+		profile_lan(&c.prof);
+	net->kr[j] = key_a;
+	memset(&env, 0, sizeof(env));
+	env.pool = &pool;
+	env.keyring = &net->kr[j];
+	net->n[j] = swim_new(&c, &env, NULL, &err);
+	assert_non_null(net->n[j]);
+	return j;
+}
+
+/* Run in steps of step_ms until cond(net, ctx) holds or max_ms passed.
+ * Returns whether it held. */
+static bool
+run_until(struct net *net, uint64_t max_ms, uint64_t step_ms,
+	  bool (*cond)(struct net *net, void *ctx), void *ctx)
+{
+	for (uint64_t t = 0; t < max_ms; t += step_ms) {
+		if (cond(net, ctx))
+			return true;
+		run(net, step_ms);
+	}
+	return cond(net, ctx);
+}
+
+static bool
+meta_is(struct net *net, int i, const char *name, const char *meta)
+{
+	struct swim_member_info mi;
+
+	return swim_member_find(net->n[i], name, &mi) &&
+	       mi.meta_len == strlen(meta) &&
+	       memcmp(mi.meta, meta, mi.meta_len) == 0;
+}
+
 static uint64_t
 drops_of(struct net *net, int i, enum swim_drop d)
 {
@@ -1084,6 +1141,111 @@ test_impostor_cannot_take_name(void **state)
 	net_free(net);
 }
 
+struct restart_ctx {
+	int n[4], b2;
+	const char *meta;
+};
+
+static bool
+everyone_has_meta(struct net *net, void *ctx)
+{
+	struct restart_ctx *rc = ctx;
+
+	for (int i = 0; i < 4; i++)
+		if (i != 1 && !meta_is(net, rc->n[i], "b", rc->meta))
+			return false;
+	return true;
+}
+
+/* A member restarts with its clock behind its previous start: its new
+ * boot id is lower than the one the others hold, so its datagrams are
+ * stale to them. The others' probes of it fail over UDP and go to the
+ * TCP fallback; its answer over a stream we opened to its address moves
+ * its replay state to the new boot, and it is heard again: a change of
+ * its metadata spreads by gossip (push-pull is off, so nothing else could
+ * carry it). */
+static void
+test_restart_clock_behind(void **state)
+{
+	struct net *net = net_new();
+	struct restart_ctx rc = {.meta = "v=2"};
+	struct profile prof;
+	uint64_t stale[4];
+
+	(void)state;
+	profile_lan(&prof);
+	prof.push_pull_interval_ms = 0;
+	net->prof = &prof;
+	for (int i = 0; i < 4; i++) {
+		char name[2] = {(char)('a' + i), 0};
+
+		rc.n[i] = net_add(net, name, &key_a, "test", 0);
+		if (i)
+			join(net, rc.n[i], rc.n[0]);
+	}
+	run(net, 10000);
+	net->down[rc.n[1]] = true;
+	run(net, 2000);
+	/* 40 s behind: before b's first start, within the skew bound. */
+	rc.b2 = net_restart(net, rc.n[1], -40000);
+	assert_true(swim_incarnation(net->n[rc.b2]) < T0);
+	join(net, rc.b2, rc.n[0]);
+	run(net, 20000);
+	for (int i = 0; i < 4; i++)
+		stale[i] = i == 1 ? 0 : drops_of(net, rc.n[i], SWIM_DROP_STALE);
+	assert_int_equal(
+		swim_set_meta(net->n[rc.b2], clk(net, rc.b2), "v=2", 3), 0);
+	drain(net, rc.b2);
+	assert_true(run_until(net, 3000, 100, everyone_has_meta, &rc));
+	run(net, 10000);
+	for (int i = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		assert_int_equal(state_of(net, rc.n[i], "b"), SWIM_ALIVE);
+		assert_int_equal(count_ev(net, rc.n[i], SWIM_EV_FAILED, "b"),
+				 0);
+		/* Nothing of the new life is dropped any more. */
+		assert_int_equal(drops_of(net, rc.n[i], SWIM_DROP_STALE),
+				 stale[i]);
+	}
+	net_free(net);
+}
+
+/* The same through push-pull alone (no TCP pings, nobody opens a stream
+ * to the restarted member): its own push-pull, carrying its alive at a
+ * newer incarnation (after refuting the old life) from its own host,
+ * moves its replay state at the peer. */
+static void
+test_restart_clock_behind_pushpull(void **state)
+{
+	struct net *net = net_new();
+	struct profile pa, pb;
+	int a, b, b2;
+
+	(void)state;
+	profile_lan(&pa);
+	pa.tcp_pings = 0;
+	pa.push_pull_interval_ms = 0;
+	pa.reconnect_interval_ms = 0;
+	pb = pa;
+	pb.push_pull_interval_ms = 2000;
+	net->prof = &pa;
+	a = net_add(net, "a", &key_a, "test", 0);
+	net->prof = &pb;
+	b = net_add(net, "b", &key_a, "test", 0);
+	join(net, b, a);
+	run(net, 10000);
+	b2 = net_restart(net, b, -40000);
+	join(net, b2, a);
+	run(net, 30000);
+	assert_int_equal(state_of(net, a, "b"), SWIM_ALIVE);
+	assert_int_equal(swim_set_meta(net->n[b2], clk(net, b2), "v=3", 3), 0);
+	drain(net, b2);
+	run(net, 1000);
+	assert_true(meta_is(net, a, "b", "v=3"));
+	net_free(net);
+}
+
 int
 main(void)
 {
@@ -1103,6 +1265,8 @@ main(void)
 		cmocka_unit_test(test_pushpull_probe),
 		cmocka_unit_test(test_profile),
 		cmocka_unit_test(test_impostor_cannot_take_name),
+		cmocka_unit_test(test_restart_clock_behind),
+		cmocka_unit_test(test_restart_clock_behind_pushpull),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
