@@ -106,9 +106,10 @@ enum stream_purpose {
 		      * join answer made us refute (see swim_stream_reply) */
 };
 
+/* A suspicion we time. Whether it is held (expired unconfirmed, see
+ * swim_tick) is the member's MEMBER_F_HELD flag, which the digest reads. */
 struct susp {
 	uint32_t slot;
-	bool held;	/* expired unconfirmed: a private doubt (see tick) */
 	uint32_t k;	/* confirmations that shrink the timeout fully */
 	uint32_t n;	/* independent confirmations so far */
 	uint32_t nwho;
@@ -360,16 +361,28 @@ age_ms(const struct swim *s, const struct member *e, uint64_t now)
 	return now > changed ? now - changed : 0;
 }
 
+/* The state we show others: a held suspicion is a private doubt, sent as
+ * alive in push-pull and no longer gossiped, so it is alive here too. */
+static inline uint8_t
+shown_state(const struct member *e)
+{
+	if (e->state == SWIM_SUSPECT && (e->flags & MEMBER_F_HELD))
+		return SWIM_ALIVE;
+	return e->state;
+}
+
 static uint64_t
 member_hash(const struct member *e)
 {
 	return hash64(e->name->data, e->name->len,
-		      e->inc * 4 + e->state + 0x5157494dULL);
+		      e->inc * 4 + shown_state(e) + 0x5157494dULL);
 }
 
 /* The digest covers live members only: a node that joins later never
  * learns of members that failed or left before it came (as in memberlist),
- * so including them would make equal live views look different. */
+ * so including them would make equal live views look different. It hashes
+ * the state we show (shown_state()), so that two nodes that would send
+ * each other the same live table have the same digest. */
 static void
 digest_out(struct swim *s, uint32_t slot)
 {
@@ -386,6 +399,22 @@ digest_in(struct swim *s, uint32_t slot)
 
 	if (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT)
 		s->digest += member_hash(e);
+}
+
+/* Hold or release the suspicion of member slot, keeping the digest right. */
+static void
+set_held(struct swim *s, uint32_t slot, bool held)
+{
+	struct member *e = mem(s, slot);
+
+	if (!!(e->flags & MEMBER_F_HELD) == held)
+		return;
+	digest_out(s, slot);
+	if (held)
+		e->flags |= MEMBER_F_HELD;
+	else
+		e->flags &= (uint8_t)~MEMBER_F_HELD;
+	digest_in(s, slot);
 }
 
 /* Members that count as "the cluster" for the protocol's formulas. */
@@ -770,6 +799,7 @@ susp_find(struct swim *s, uint32_t slot)
 static void
 susp_remove(struct swim *s, uint32_t slot)
 {
+	set_held(s, slot, false);
 	for (uint32_t i = 0; i < s->nsusp; i++) {
 		if (s->susp[i].slot != slot)
 			continue;
@@ -1161,7 +1191,7 @@ on_suspect(struct swim *s, uint64_t now, const char *name, size_t len,
 		if (!who)
 			return;
 		if (sp && susp_confirm(sp, who)) {
-			sp->held = false;
+			set_held(s, slot, false);
 			announce(s, slot, who);
 		}
 		intern_put(s->env.pool, who);
@@ -1851,9 +1881,8 @@ encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join,
 			/* A held suspicion is our private doubt; a live one
 			 * travels with its first accuser, so that its echo
 			 * never counts as a confirmation. */
-			if (sp && sp->held) {
-				wm.state = SWIM_ALIVE;
-			} else if (sp && sp->nwho) {
+			wm.state = shown_state(e);
+			if (wm.state == SWIM_SUSPECT && sp && sp->nwho) {
 				wm.from = sp->who[0]->data;
 				wm.from_len = sp->who[0]->len;
 			}
@@ -2417,13 +2446,15 @@ swim_tick(struct swim *s, uint64_t now)
 			 * node cut off from the cluster (or from this one
 			 * member) sees. Do not declare a death we cannot
 			 * back. Hold the suspicion as a private doubt: stop
-			 * gossiping it, do not pass it on in push-pull, and
-			 * tell the member itself (a buddy ping), so that it
-			 * refutes as soon as it can hear us. A confirmation
-			 * from anyone turns it back into a suspicion. */
+			 * gossiping it, do not pass it on in push-pull (nor
+			 * count it in the digest: both show the member
+			 * alive), and tell the member itself (a buddy ping),
+			 * so that it refutes as soon as it can hear us. A
+			 * confirmation from anyone turns it back into a
+			 * suspicion. */
 			struct susp *sp = &s->susp[i];
 
-			sp->held = true;
+			set_held(s, slot, true);
 			sp->start_ms = now;
 			sp->deadline_ms = now + susp_timeout(sp);
 			s->st.suspicions_held++;

@@ -316,9 +316,11 @@ bool swim_member_state(const struct swim *s, const struct istr *name,
 		       enum swim_state *state);
 
 /* Order-independent digest of the live view: a sum over alive and suspect
- * members (ourselves included) of XXH3(name, incarnation, state). Two
- * nodes with equal digests agree on who is alive. Failed and left members
- * are left out: a node that joins later never learns of them. */
+ * members (ourselves included) of XXH3(name, incarnation, state), the
+ * state being the one we show others (a held suspicion shows as alive;
+ * docs/PROTOCOL.md §10 has the exact formula). Two nodes with equal
+ * digests agree on who is alive. Failed and left members are left out: a
+ * node that joins later never learns of them. */
 uint64_t swim_digest(const struct swim *s);
 
 /* Memory held by this node's tables (for reports; excludes the shared
