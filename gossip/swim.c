@@ -281,6 +281,8 @@ swim_drop_name(enum swim_drop d)
 		[SWIM_DROP_FULL] = "table_full",
 		[SWIM_DROP_STOPPED] = "stopped",
 		[SWIM_DROP_CONFLICT] = "name_conflict",
+		[SWIM_DROP_NOMEM] = "no_memory",
+		[SWIM_DROP_NOSTREAM] = "unknown_stream",
 	};
 
 	if ((unsigned)d >= SWIM_DROP__N)
@@ -1486,6 +1488,8 @@ open_drop(int rc)
 		return SWIM_DROP_TOOBIG;
 	case ERR_AUTH:
 		return SWIM_DROP_AUTH;
+	case ERR_NOMEM:
+		return SWIM_DROP_NOMEM;
 	default:
 		return SWIM_DROP_DECODE;
 	}
@@ -2065,8 +2069,10 @@ open_stream(struct swim *s, uint64_t now, const uint8_t *p, size_t n,
 		return ERR_TOOBIG;
 	}
 	*pt = malloc(n ? n : 1);
-	if (!*pt)
+	if (!*pt) {
+		drop(s, SWIM_DROP_NOMEM);
 		return ERR_NOMEM;
+	}
 	rc = crypto_open(s->env.keyring, s->cfg.cluster, s->label_len, p, n,
 			 *pt, n, &pt_len);
 	if (rc) {
@@ -2229,11 +2235,15 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 	now = clamp_now(s, now);
 	s->st.stream_bytes_in += n;
 	ps = stream_find(s, stream_id);
-	if (!ps)
-		return;
 	if (s->stopped) {
 		drop(s, SWIM_DROP_STOPPED);
-		stream_done(s, now, ps, false);
+		if (ps)
+			stream_done(s, now, ps, false);
+		return;
+	}
+	if (!ps) {
+		/* Given up on (expired) or never ours. */
+		drop(s, SWIM_DROP_NOSTREAM);
 		return;
 	}
 	to = ps->to;

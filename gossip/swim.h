@@ -186,6 +186,9 @@ enum swim_drop {
 	SWIM_DROP_STOPPED,	/* arrived after we left */
 	SWIM_DROP_CONFLICT,	/* a new boot of a member's name from an
 				 * address that is not the member's */
+	SWIM_DROP_NOMEM,	/* no memory to open it */
+	SWIM_DROP_NOSTREAM,	/* a reply to a stream we no longer wait
+				 * for (unknown, expired or given up) */
 	SWIM_DROP__N,
 };
 

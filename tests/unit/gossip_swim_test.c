@@ -26,6 +26,9 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/rng.h"
@@ -1512,6 +1515,105 @@ test_held_suspicion_digest(void **state)
 	net_free(net);
 }
 
+struct stream_tap {
+	int src;
+	uint32_t id;
+};
+
+static void
+first_stream_tap(struct net *net, int src, int dst, const struct swim_out *o)
+{
+	struct stream_tap *st = net->tap_ctx;
+
+	(void)dst;
+	if (src == st->src && o->kind == SWIM_OUT_STREAM_REQ && !st->id)
+		st->id = o->stream_id;
+}
+
+/* Not every drop comes from a bad packet: a reply to a stream we no
+ * longer wait for, and a frame we have no memory to open, are counted
+ * too. */
+static void
+test_drop_unknown_stream(void **state)
+{
+	struct net *net = net_new();
+	struct stream_tap st = {0, 0};
+	struct addr nowhere;
+	uint8_t junk[64];
+	int a;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	memset(junk, 0x11, sizeof(junk));
+	swim_stream_reply(net->n[a], net->now, 4242, junk, sizeof(junk));
+	assert_int_equal(drops_of(net, a, SWIM_DROP_NOSTREAM), 1);
+	/* A join to an address nobody answers: the stream expires. */
+	net->tap = first_stream_tap;
+	net->tap_ctx = &st;
+	st.src = a;
+	addr_v4(&nowhere, 10, 8, 0, 1, 7946);
+	assert_int_equal(swim_join(net->n[a], net->now, &nowhere, 1), 0);
+	drain(net, a);
+	assert_true(st.id != 0);
+	run(net, 2 * 10000 + 1000);
+	assert_true(swim_stats(net->n[a])->streams_failed >= 1);
+	swim_stream_reply(net->n[a], net->now, st.id, junk, sizeof(junk));
+	assert_int_equal(drops_of(net, a, SWIM_DROP_NOSTREAM), 2);
+	net_free(net);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static void
+test_drop_nomem(void **state)
+{
+#ifdef UNDER_ASAN
+	(void)state;
+	skip(); /* ASan reserves far more address space than any limit */
+#else
+	struct net *net = net_new();
+	size_t big = 16u << 20;
+	int a, status = 0;
+	pid_t pid;
+
+	(void)state;
+	a = net_add(net, "a", &key_a, "test", 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The child: a frame too large to open under a tight limit
+		 * on address space. */
+		uint8_t *frame = calloc(1, big);
+		unsigned long pages = 0;
+		struct rlimit rl;
+		FILE *f;
+
+		f = fopen("/proc/self/statm", "r");
+		if (!frame || !f || fscanf(f, "%lu", &pages) != 1)
+			_exit(2);
+		fclose(f);
+		rl.rlim_cur = rl.rlim_max =
+			pages * (unsigned long)sysconf(_SC_PAGESIZE) +
+			(4u << 20);
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(2);
+		swim_recv_stream(net->n[a], net->now, 1, &net->a[a], frame,
+				 big);
+		_exit(drops_of(net, a, SWIM_DROP_NOMEM) == 1 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	net_free(net);
+#endif
+}
+
 int
 main(void)
 {
@@ -1534,6 +1636,8 @@ main(void)
 		cmocka_unit_test(test_restart_clock_behind),
 		cmocka_unit_test(test_restart_clock_behind_pushpull),
 		cmocka_unit_test(test_held_suspicion_digest),
+		cmocka_unit_test(test_drop_unknown_stream),
+		cmocka_unit_test(test_drop_nomem),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
