@@ -119,12 +119,14 @@ struct susp {
 };
 
 struct relay {
-	uint64_t seq;	  /* the seq of our ping to the target */
-	uint64_t req_seq; /* the requester's seq */
-	uint64_t nack_at_ms;
+	uint64_t seq;	     /* the seq of our ping to the target */
+	uint64_t req_seq;    /* the requester's seq */
+	uint64_t nack_at_ms; /* no ack by then: nack (see relay_add) */
+	uint64_t expire_ms;  /* a late ack is still forwarded until then */
 	struct addr req_addr;
 	uint32_t req_key; /* the key the ping-req came in */
 	bool want_nack;
+	bool nacked;
 };
 
 struct pending_stream {
@@ -1419,6 +1421,28 @@ buddy_ping(struct swim *s, uint64_t now, uint32_t slot)
 
 /* ---- relays (we are a ping-req helper) ---- */
 
+/* How long a helper waits for the target's ack before it nacks. The
+ * requester sent the ping-req a probe timeout into its probe and gives up
+ * at the end of its probe interval, so a nack sent a whole probe timeout
+ * after the ping-req (memberlist's choice) arrives just after the
+ * requester stopped counting (lan: 500 + 500 ms of a 1 s interval; wan:
+ * 3 + 3 s of 5 s), and every failed probe looks like missing nacks: the
+ * requester's health rises although its helpers answered. The Lifeguard
+ * paper (footnote 5) has the helper answer sooner: here within 4/5 of the
+ * shorter of the probe timeout and what is left of the interval after
+ * it. An ack that comes after the nack is still forwarded until a probe
+ * timeout has passed. */
+static uint64_t
+relay_nack_ms(const struct profile *p)
+{
+	uint64_t left = p->probe_interval_ms > p->probe_timeout_ms
+				? p->probe_interval_ms - p->probe_timeout_ms
+				: p->probe_timeout_ms;
+	uint64_t wait = p->probe_timeout_ms < left ? p->probe_timeout_ms : left;
+
+	return wait * 4 / 5;
+}
+
 static void
 relay_add(struct swim *s, uint64_t now, const struct wire_msg *m,
 	  const struct addr *from, uint32_t key_id)
@@ -1438,7 +1462,9 @@ relay_add(struct swim *s, uint64_t now, const struct wire_msg *m,
 	r->req_addr = m->has_src ? m->src : *from;
 	r->req_key = key_id;
 	r->want_nack = m->nack;
-	r->nack_at_ms = now + s->cfg.prof.probe_timeout_ms;
+	r->nacked = false;
+	r->nack_at_ms = now + relay_nack_ms(&s->cfg.prof);
+	r->expire_ms = now + s->cfg.prof.probe_timeout_ms;
 
 	memset(&ping, 0, sizeof(ping));
 	ping.type = WIRE_PING;
@@ -2482,25 +2508,21 @@ swim_tick(struct swim *s, uint64_t now)
 		susp_remove(s, slot);
 	}
 
-	/* Relays whose target never answered: nack the requester. */
+	/* Relays whose target has not answered: nack the requester; forget
+	 * them once a late ack could not matter any more. */
 	for (uint32_t i = 0; i < s->nrelay;) {
 		struct relay *r = &s->relays[i];
 
-		if (now < r->nack_at_ms) {
-			i++;
-			continue;
-		}
-		if (r->want_nack) {
-			struct addr to = r->req_addr;
-			uint64_t rs = r->req_seq;
-			uint32_t rk = r->req_key;
-
-			relay_del(s, i);
-			send_seq_msg(s, now, &to, WIRE_NACK, rs, rk);
+		if (r->want_nack && !r->nacked && now >= r->nack_at_ms) {
+			r->nacked = true;
+			send_seq_msg(s, now, &r->req_addr, WIRE_NACK,
+				     r->req_seq, r->req_key);
 			s->st.nacks_sent++;
-		} else {
-			relay_del(s, i);
 		}
+		if (now >= r->expire_ms)
+			relay_del(s, i);
+		else
+			i++;
 	}
 
 	/* Streams the runtime never finished. */
@@ -2587,7 +2609,9 @@ swim_next_deadline(const struct swim *s)
 	for (uint32_t i = 0; i < s->nsusp; i++)
 		min_at(&t, s->susp[i].deadline_ms);
 	for (uint32_t i = 0; i < s->nrelay; i++)
-		min_at(&t, s->relays[i].nack_at_ms);
+		min_at(&t, s->relays[i].want_nack && !s->relays[i].nacked
+				   ? s->relays[i].nack_at_ms
+				   : s->relays[i].expire_ms);
 	for (uint32_t i = 0; i < s->nstreams; i++)
 		min_at(&t, s->streams[i].expire_ms);
 	return t;

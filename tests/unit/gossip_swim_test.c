@@ -1614,6 +1614,103 @@ test_drop_nomem(void **state)
 #endif
 }
 
+static unsigned
+health_max(struct net *net, const int *idx, int n)
+{
+	unsigned m = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!net->down[idx[i]] && swim_health(net->n[idx[i]]) > m)
+			m = swim_health(net->n[idx[i]]);
+	return m;
+}
+
+/* n nodes n0.. (profile prof, NULL: lan) started from a converged view. */
+static struct net *
+net_of(int n, int *idx, const struct profile *prof)
+{
+	struct net *net = net_new();
+
+	net->prof = prof;
+	for (int i = 0; i < n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		idx[i] = net_add(net, name, &key_a, "test", 0);
+	}
+	preload_all(net, idx, n);
+	run(net, 3000);
+	return net;
+}
+
+/* Lifeguard's nacks. A helper that cannot reach the target answers the
+ * requester with a nack in time for its probe, so a failed probe of a
+ * dead member costs a healthy requester nothing; a failed probe without
+ * the expected nacks raises the requester's health score by the number
+ * missing (by 1 when there was no helper to ask), and successful probes
+ * lower it again. */
+static void
+test_nacks_and_health(void **state)
+{
+	uint64_t nacks_sent = 0, nacks_recv = 0, failed = 0;
+	struct profile prof;
+	struct net *net;
+	int n[5];
+
+	(void)state;
+	/* Helpers answer: the crash of n4 raises nobody's score. */
+	net = net_of(5, n, NULL);
+	net->down[n[4]] = true;
+	for (int step = 0; step < 400; step++) {
+		bool all = true;
+
+		run(net, 100);
+		assert_int_equal(health_max(net, n, 4), 0);
+		for (int i = 0; i < 4; i++)
+			all &= state_of(net, n[i], "n4") == SWIM_DEAD;
+		if (all)
+			break;
+	}
+	for (int i = 0; i < 4; i++) {
+		const struct swim_stats *st = swim_stats(net->n[n[i]]);
+
+		assert_int_equal(state_of(net, n[i], "n4"), SWIM_DEAD);
+		nacks_sent += st->nacks_sent;
+		nacks_recv += st->nacks_recv;
+		failed += st->probe_failed;
+	}
+	assert_true(failed > 0);
+	assert_true(nacks_recv > 0);
+	assert_int_equal(nacks_recv, nacks_sent);
+	net_free(net);
+
+	/* No helper to ask: +1. */
+	net = net_of(2, n, NULL);
+	net->down[n[1]] = true;
+	for (int i = 0; i < 500 && !swim_stats(net->n[n[0]])->probe_failed; i++)
+		run(net, 10);
+	assert_int_equal(swim_health(net->n[n[0]]), 1);
+	net_free(net);
+
+	/* Nothing from the others reaches n0 (and no TCP fallback saves its
+	 * probes): +3, for the three helpers it asked, at its first failed
+	 * probe; once they are heard again, successes bring it back. */
+	profile_lan(&prof);
+	prof.tcp_pings = 0;
+	net = net_of(5, n, &prof);
+	for (int i = 1; i < 5; i++)
+		net->cut[n[i]][n[0]] = true;
+	for (int i = 0; i < 500 && !swim_stats(net->n[n[0]])->probe_failed; i++)
+		run(net, 10);
+	assert_int_equal(swim_stats(net->n[n[0]])->probe_failed, 1);
+	assert_int_equal(swim_health(net->n[n[0]]), 3);
+	for (int i = 1; i < 5; i++)
+		net->cut[n[i]][n[0]] = false;
+	run(net, 60000);
+	assert_int_equal(swim_health(net->n[n[0]]), 0);
+	net_free(net);
+}
+
 int
 main(void)
 {
@@ -1638,6 +1735,7 @@ main(void)
 		cmocka_unit_test(test_held_suspicion_digest),
 		cmocka_unit_test(test_drop_unknown_stream),
 		cmocka_unit_test(test_drop_nomem),
+		cmocka_unit_test(test_nacks_and_health),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
