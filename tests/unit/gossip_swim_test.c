@@ -3,18 +3,27 @@
  * gossip/swim: the state machine driven directly, a few nodes at a time.
  *
  * These tests need to hold a particular packet in hand (to replay it, to
- * flip its bits, to deliver it late), so they move packets themselves with
- * zero latency instead of going through the simulator; the protocol at
- * scale (100 and 1,000 nodes, loss, partitions) is tested by the scenarios
- * in sim/scenarios/.
+ * flip its bits, to deliver it late, to make one up), so they move packets
+ * themselves with zero latency instead of going through the simulator; the
+ * protocol at scale (100 and 1,000 nodes, loss, partitions) is tested by
+ * the scenarios in sim/scenarios/ and through the simulator's API in
+ * gossip_sim_test.c. A tap sees every packet a node sends; "phantoms" are
+ * members that exist only in one node's table, whose pings the tap answers
+ * and in whose name the test sends what it likes.
  *
  * Covered: join and agreement; bad input of every kind changes nothing and
- * is counted; replays and old boots are refused; unknown senders outside
- * the clock-skew bound are refused; a suspected node refutes through the
- * buddy system and is never declared dead; a crashed node is declared dead
- * everywhere; leave is reported as left; a restarted node rejoins with a
- * higher incarnation; metadata updates spread; name conflicts are refused;
- * force-leave rules; every datagram fits the payload budget.
+ * is counted, each drop under its reason; replays and old boots are
+ * refused; unknown senders outside the clock-skew bound are refused; a
+ * second node with a member's name cannot take over its replay state; a
+ * member restarted with its clock behind is heard again; a suspected node
+ * refutes through the buddy system and is never declared dead; a crashed
+ * node is declared dead everywhere; leave is reported as left; a restarted
+ * node rejoins with a higher incarnation; metadata updates spread; name
+ * conflicts are refused; force-leave rules; every datagram fits the
+ * payload budget; held suspicions and the digest; reaping; join backoff;
+ * nacks and the health score; the suspicion timeout curve; the retransmit
+ * limit; push-pull interval scaling; gossip to the recently dead; the
+ * probe order; the profiles against memberlist's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -506,6 +515,12 @@ each_msg(const struct swim_out *o,
 out:
 	free(pt);
 	return ok;
+}
+
+static bool
+name_is(const char *p, uint32_t len, const char *name)
+{
+	return len == strlen(name) && memcmp(p, name, len) == 0;
 }
 
 /* Phantoms: members that exist only in a node's table (preloaded), at
@@ -1614,6 +1629,150 @@ test_drop_nomem(void **state)
 #endif
 }
 
+/* ---- behaviours of the protocol, one by one ---- */
+
+/* Time of the first event of a kind about name at node i (0: none). */
+static uint64_t
+ev_time(struct net *net, int i, int kind, const char *name)
+{
+	for (unsigned k = 0; k < net->nev[i]; k++)
+		if (net->ev[i][k].kind == kind &&
+		    strcmp(net->ev[i][k].name, name) == 0)
+			return net->ev[i][k].time_ms;
+	return 0;
+}
+
+struct ev_wait {
+	int i, kind;
+	const char *name;
+};
+
+static bool
+ev_seen(struct net *net, void *ctx)
+{
+	struct ev_wait *w = ctx;
+
+	return count_ev(net, w->i, w->kind, w->name) > 0;
+}
+
+/* Failed members are forgotten reap_dead after they failed and left ones
+ * reap_left after they left (checked every reap_interval), each with a
+ * member-reap event; the live digest does not change. */
+static void
+test_reap(void **state)
+{
+	struct net *net = net_new();
+	struct swim_member_info mi;
+	struct profile prof;
+	struct ev_wait w;
+	uint64_t t_fail, t_left, t, digest;
+	int a, b, c;
+
+	(void)state;
+	profile_lan(&prof);
+	prof.reap_dead_ms = 20000;
+	prof.reap_left_ms = 10000;
+	prof.reap_interval_ms = 500;
+	net->prof = &prof;
+	a = net_add(net, "a", &key_a, "test", 0);
+	b = net_add(net, "b", &key_a, "test", 0);
+	c = net_add(net, "c", &key_a, "test", 0);
+	join(net, b, a);
+	join(net, c, a);
+	run(net, 5000);
+	assert_int_equal(swim_leave(net->n[c], net->now), 0);
+	drain(net, c);
+	run(net, 3000);
+	t_left = ev_time(net, a, SWIM_EV_LEFT, "c");
+	assert_true(t_left > 0);
+	net->down[b] = true;
+	w = (struct ev_wait){a, SWIM_EV_FAILED, "b"};
+	assert_true(run_until(net, 60000, 100, ev_seen, &w));
+	t_fail = ev_time(net, a, SWIM_EV_FAILED, "b");
+	digest = swim_digest(net->n[a]);
+	run(net, 30000);
+	assert_int_equal(count_ev(net, a, SWIM_EV_REAP, "b"), 1);
+	assert_int_equal(count_ev(net, a, SWIM_EV_REAP, "c"), 1);
+	/* State changes are kept in tenths of a second. */
+	t = ev_time(net, a, SWIM_EV_REAP, "c");
+	assert_true(t >= t_left + 10000 - 100 && t <= t_left + 10000 + 500);
+	t = ev_time(net, a, SWIM_EV_REAP, "b");
+	assert_true(t >= t_fail + 20000 - 100 && t <= t_fail + 20000 + 500);
+	assert_false(swim_member_find(net->n[a], "b", &mi));
+	assert_false(swim_member_find(net->n[a], "c", &mi));
+	assert_int_equal(swim_member_count(net->n[a]), 1);
+	assert_int_equal(swim_digest(net->n[a]), digest);
+	net_free(net);
+}
+
+struct req_rec {
+	int src;
+	unsigned n;
+	uint64_t t[64];
+};
+
+static void
+stream_req_tap(struct net *net, int src, int dst, const struct swim_out *o)
+{
+	struct req_rec *rr = net->tap_ctx;
+
+	(void)dst;
+	if (src == rr->src && o->kind == SWIM_OUT_STREAM_REQ && rr->n < 64)
+		rr->t[rr->n++] = clk(net, src);
+}
+
+/* A join whose seed never answers is retried with exponential backoff
+ * (join_backoff_min doubling up to join_backoff_max) and gives up with a
+ * join-failed event after join_max_attempts rounds (0: never). */
+static void
+test_join_backoff(void **state)
+{
+	static const uint64_t limited[] = {0, 1000, 3000, 7000};
+	static const uint64_t capped[] = {0,	 1000,	3000,  7000,
+					  12000, 17000, 22000, 27000};
+	struct net *net = net_new();
+	struct req_rec rr;
+	struct profile prof;
+	uint64_t t0;
+	int seed, x, y;
+
+	(void)state;
+	profile_lan(&prof);
+	prof.join_max_attempts = 4;
+	net->prof = &prof;
+	seed = net_add(net, "s", &key_a, "test", 0);
+	net->down[seed] = true; /* connections to it are refused at once */
+	x = net_add(net, "x", &key_a, "test", 0);
+	memset(&rr, 0, sizeof(rr));
+	rr.src = x;
+	net->tap = stream_req_tap;
+	net->tap_ctx = &rr;
+	t0 = net->now;
+	join(net, x, seed);
+	run(net, 60000);
+	assert_int_equal(rr.n, 4);
+	for (unsigned i = 0; i < rr.n; i++)
+		assert_int_equal(rr.t[i] - t0, limited[i]);
+	assert_int_equal(count_ev(net, x, SWIM_EV_JOIN_FAILED, "x"), 1);
+	assert_int_equal(ev_time(net, x, SWIM_EV_JOIN_FAILED, "x"), t0 + 7000);
+	assert_int_equal(count_ev(net, x, SWIM_EV_JOINED, NULL), 0);
+
+	/* Forever, with the backoff capped at 5 s. */
+	prof.join_max_attempts = 0;
+	prof.join_backoff_max_ms = 5000;
+	y = net_add(net, "y", &key_a, "test", 0);
+	memset(&rr, 0, sizeof(rr));
+	rr.src = y;
+	t0 = net->now;
+	join(net, y, seed);
+	run(net, 29000);
+	assert_int_equal(rr.n, 8);
+	for (unsigned i = 0; i < rr.n; i++)
+		assert_int_equal(rr.t[i] - t0, capped[i]);
+	assert_int_equal(count_ev(net, y, SWIM_EV_JOIN_FAILED, NULL), 0);
+	net_free(net);
+}
+
 static unsigned
 health_max(struct net *net, const int *idx, int n)
 {
@@ -1711,6 +1870,480 @@ test_nacks_and_health(void **state)
 	net_free(net);
 }
 
+/* The suspicion timeout of a node with `members` members (itself and
+ * phantoms) for a suspicion of p1 by p2, confirmed by `conf` other
+ * phantoms one second apart. Returns the time from the suspicion to its
+ * death (0: none), and in *held the time to it being held. */
+static uint64_t
+suspicion_case(int members, int conf, uint64_t *held)
+{
+	struct net *net = net_new();
+	uint64_t t0, dead;
+	int a;
+
+	net->tap = phantom_tap;
+	a = net_add(net, "a", &key_a, "test", 0);
+	add_phantoms(net, a, members - 1);
+	run(net, 2000);
+	t0 = net->now;
+	phantom_suspect(net, a, 2, "p1", T0);
+	run(net, 0);
+	assert_int_equal(state_of(net, a, "p1"), SWIM_SUSPECT);
+	for (int c = 0; c < conf; c++) {
+		run(net, 1000);
+		phantom_suspect(net, a, 3 + c, "p1", T0);
+		run(net, 0);
+	}
+	*held = 0;
+	for (uint64_t t = net->now - t0; t < 60000 && !*held; t += 1) {
+		run(net, 1);
+		if (swim_stats(net->n[a])->suspicions_held)
+			*held = net->now - t0;
+		if (count_ev(net, a, SWIM_EV_FAILED, "p1"))
+			break;
+	}
+	dead = ev_time(net, a, SWIM_EV_FAILED, "p1");
+	if (*held)
+		assert_int_equal(state_of(net, a, "p1"), SWIM_SUSPECT);
+	net_free(net);
+	return dead ? dead - t0 : 0;
+}
+
+/* Lifeguard's dynamic suspicion: the timeout starts at
+ * max = suspicion_max_timeout_mult * min and shrinks with each
+ * independent confirmation, as log(c + 1) / log(k + 1), to
+ * min = suspicion_mult * log10(N) * probe_interval (k = suspicion_mult - 2
+ * confirmations expected). Unconfirmed, it is held when it runs out,
+ * not declared. */
+static void
+test_suspicion_curve(void **state)
+{
+	uint64_t held;
+
+	(void)state;
+	/* N = 10: min 4 s, max 24 s, k = 2. */
+	assert_int_equal(suspicion_case(10, 0, &held), 0);
+	assert_int_equal(held, 24000);
+	/* One confirmation: 24 - 20 * log 2 / log 3 = 11.38 s. */
+	assert_int_equal(suspicion_case(10, 1, &held), 11381);
+	assert_int_equal(held, 0);
+	/* Two: the minimum. */
+	assert_int_equal(suspicion_case(10, 2, &held), 4000);
+	/* N = 100: min = 4 * log10(100) * 1 s = 8 s, max 48 s. */
+	assert_int_equal(suspicion_case(100, 2, &held), 8000);
+	assert_int_equal(suspicion_case(100, 0, &held), 0);
+	assert_int_equal(held, 48000);
+}
+
+struct alive_count {
+	const char *subject;
+	uint64_t inc;
+	uint32_t per[MAXN];
+	int src;
+};
+
+static void
+alive_count_msg(void *ctx, const struct wire_hdr *h, const struct wire_msg *m)
+{
+	struct alive_count *ac = ctx;
+
+	(void)h;
+	if (m->type == WIRE_ALIVE && m->inc == ac->inc &&
+	    name_is(m->node, m->node_len, ac->subject))
+		ac->per[ac->src]++;
+}
+
+static void
+alive_count_tap(struct net *net, int src, int dst, const struct swim_out *o)
+{
+	struct alive_count *ac = net->tap_ctx;
+
+	(void)dst;
+	if (o->kind != SWIM_OUT_DGRAM)
+		return;
+	ac->src = src;
+	assert_true(each_msg(o, alive_count_msg, ac));
+}
+
+/* The retransmit limit, end to end: every datagram of a 10-node cluster
+ * is opened and the transmissions of one update (n3's new metadata) are
+ * counted. Its origin sends it exactly retransmit_mult * ceil(log10(N+1))
+ * = 4 * 2 = 8 times, every node that passes it on at most as often, and
+ * it reaches everyone. */
+static void
+test_retransmit_limit(void **state)
+{
+	struct alive_count ac = {.subject = "n3"};
+	uint32_t relays = 0;
+	struct net *net;
+	int n[10];
+
+	(void)state;
+	net = net_of(10, n, NULL);
+	assert_int_equal(swim_set_meta(net->n[n[3]], net->now, "x=1", 3), 0);
+	ac.inc = swim_incarnation(net->n[n[3]]);
+	net->tap = alive_count_tap;
+	net->tap_ctx = &ac;
+	drain(net, n[3]);
+	run(net, 20000);
+	assert_int_equal(ac.per[n[3]], 8);
+	for (int i = 0; i < 10; i++) {
+		assert_true(ac.per[n[i]] <= 8);
+		if (i != 3 && ac.per[n[i]])
+			relays++;
+		assert_true(meta_is(net, n[i], "n3", "x=1"));
+	}
+	assert_true(relays >= 5);
+	net_free(net);
+}
+
+static void
+pushpull_tap(struct net *net, int src, int dst, const struct swim_out *o)
+{
+	struct req_rec *rr = net->tap_ctx;
+	uint8_t *pt = malloc(o->len);
+	struct wire_stream ws;
+	size_t pt_len = 0;
+
+	phantom_tap(net, src, dst, o);
+	assert_non_null(pt);
+	if (src == rr->src && o->kind == SWIM_OUT_STREAM_REQ &&
+	    crypto_open(&key_a, "test", 4, o->data, o->len, pt, o->len,
+			&pt_len) == 0 &&
+	    wire_stream_decode(pt, pt_len, &ws) == 0 &&
+	    ws.kind == WIRE_STREAM_REQ && (ws.flags & WIRE_PP_PROBE) &&
+	    rr->n < 64)
+		rr->t[rr->n++] = clk(net, src);
+	free(pt);
+}
+
+/* The time between the periodic push-pulls of a node with `members`
+ * members and a push_pull_interval of 1 s. */
+static uint64_t
+pushpull_gap(int members)
+{
+	struct net *net = net_new();
+	struct req_rec rr;
+	struct profile prof;
+	uint64_t gap = 0;
+	int a;
+
+	profile_lan(&prof);
+	prof.push_pull_interval_ms = 1000;
+	prof.stream_timeout_ms = 100;
+	net->prof = &prof;
+	memset(&rr, 0, sizeof(rr));
+	net->tap = pushpull_tap;
+	net->tap_ctx = &rr;
+	a = net_add(net, "a", &key_a, "test", 0);
+	rr.src = a;
+	add_phantoms(net, a, members - 1);
+	run(net, 20000);
+	assert_true(rr.n >= 4);
+	for (unsigned i = 1; i < rr.n; i++) {
+		if (i == 1)
+			gap = rr.t[1] - rr.t[0];
+		assert_int_equal(rr.t[i] - rr.t[i - 1], gap);
+	}
+	net_free(net);
+	return gap;
+}
+
+/* Push-pull runs less often in larger clusters, as memberlist's
+ * pushPullScale: x (ceil(log2(N) - log2(32)) + 1) above 32 members. */
+static void
+test_pushpull_scale(void **state)
+{
+	(void)state;
+	assert_int_equal(pushpull_gap(32), 1000);
+	assert_int_equal(pushpull_gap(33), 2000);
+	assert_int_equal(pushpull_gap(64), 2000);
+	assert_int_equal(pushpull_gap(65), 3000);
+	assert_int_equal(pushpull_gap(128), 3000);
+	assert_int_equal(pushpull_gap(129), 4000);
+}
+
+/* Run until `until`, with n0 queueing an application broadcast every
+ * 250 ms (so that it has something to gossip). */
+static void
+run_bcast(struct net *net, int n0, uint64_t until)
+{
+	while (net->now < until) {
+		uint64_t step = until - net->now < 250 ? until - net->now : 250;
+
+		assert_int_equal(swim_broadcast(net->n[n0], "hi", 2, 0, 0), 0);
+		run(net, step);
+	}
+}
+
+/* Gossip goes to recently failed members too (for gossip_to_dead), so a
+ * member wrongly declared dead hears it and can refute; after that it
+ * gets none. n0 keeps its queue busy with application broadcasts. */
+static void
+test_gossip_to_dead(void **state)
+{
+	struct profile prof;
+	struct net *net = net_new();
+	uint64_t t_dead, at_dead, during, after;
+	int n[4];
+
+	(void)state;
+	profile_lan(&prof);
+	prof.gossip_to_dead_ms = 10000;
+	net->prof = &prof;
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		n[i] = net_add(net, name, &key_a, "test", 0);
+	}
+	preload_all(net, n, 4);
+	run(net, 3000);
+	net->down[n[3]] = true;
+	while (!count_ev(net, n[0], SWIM_EV_FAILED, "n3"))
+		run(net, 100);
+	t_dead = ev_time(net, n[0], SWIM_EV_FAILED, "n3");
+	at_dead = net->sent[n[0]][n[3]];
+	/* Three members to gossip to, three gossip targets a round: the
+	 * dead one is among them every round. */
+	run_bcast(net, n[0], t_dead + 9800);
+	during = net->sent[n[0]][n[3]];
+	assert_true(during >= at_dead + 30);
+	run_bcast(net, n[0], t_dead + 10000);
+	after = net->sent[n[0]][n[3]];
+	run_bcast(net, n[0], t_dead + 30000);
+	assert_int_equal(net->sent[n[0]][n[3]], after);
+	net_free(net);
+}
+
+struct probe_rec {
+	const char *self;
+	unsigned n;
+	char target[64][8];
+};
+
+static void
+probe_rec_msg(void *ctx, const struct wire_hdr *h, const struct wire_msg *m)
+{
+	struct probe_rec *pr = ctx;
+
+	(void)h;
+	if (m->type == WIRE_PING && name_is(m->from, m->from_len, pr->self) &&
+	    pr->n < 64 && m->node_len < 8) {
+		memcpy(pr->target[pr->n], m->node, m->node_len);
+		pr->target[pr->n++][m->node_len] = '\0';
+	}
+}
+
+static void
+probe_rec_tap(struct net *net, int src, int dst, const struct swim_out *o)
+{
+	struct probe_rec *pr = net->tap_ctx;
+
+	(void)dst;
+	if (o->kind == SWIM_OUT_DGRAM &&
+	    strcmp(swim_name(net->n[src]), pr->self) == 0)
+		each_msg(o, probe_rec_msg, pr);
+}
+
+/* Probes walk a shuffled list of the other members round-robin: each
+ * pass probes every member once, and the list is shuffled again between
+ * passes. */
+static void
+test_probe_order(void **state)
+{
+	struct probe_rec pr = {.self = "n0"};
+	struct net *net;
+	int n[10];
+
+	(void)state;
+	net = net_new();
+	net->tap = probe_rec_tap;
+	net->tap_ctx = &pr;
+	for (int i = 0; i < 10; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		n[i] = net_add(net, name, &key_a, "test", 0);
+	}
+	/* Before any probe: the first pass is the preloaded members in the
+	 * order they were inserted (each at a random place). */
+	preload_all(net, n, 10);
+	run(net, 40000);
+	assert_true(pr.n >= 36);
+	for (unsigned pass = 0; pass < 4; pass++) {
+		bool seen[10] = {false};
+
+		for (unsigned k = 0; k < 9; k++) {
+			const char *t = pr.target[pass * 9 + k];
+			int who = atoi(t + 1);
+
+			assert_true(t[0] == 'n' && who >= 1 && who <= 9);
+			assert_false(seen[who]);
+			seen[who] = true;
+		}
+	}
+	for (unsigned pass = 0; pass < 3; pass++)
+		assert_true(memcmp(pr.target[pass * 9],
+				   pr.target[(pass + 1) * 9],
+				   sizeof(pr.target[0]) * 9) != 0);
+	net_free(net);
+}
+
+/* The profiles are memberlist's DefaultLANConfig, DefaultWANConfig and
+ * DefaultLocalConfig (hashicorp/memberlist config.go), field by field,
+ * with serf's timers on top (serf's DefaultConfig: ReconnectInterval
+ * 30 s, ReconnectTimeout and TombstoneTimeout 24 h, ReapInterval 15 s,
+ * BroadcastTimeout 5 s). */
+static void
+test_profiles_are_memberlist(void **state)
+{
+#define ROW(f, l, w, o)                                                        \
+	{                                                                      \
+#f, offsetof(struct profile, f),                               \
+		{                                                              \
+			l, w, o                                                \
+		}                                                              \
+	}
+	static const struct {
+		const char *field; /* memberlist's name in the comment */
+		size_t off;
+		uint32_t v[3]; /* lan, wan, local */
+	} rows[] = {
+		ROW(probe_interval_ms, 1000, 5000, 1000), /* ProbeInterval */
+		ROW(probe_timeout_ms, 500, 3000, 200),	  /* ProbeTimeout */
+		ROW(indirect_checks, 3, 3, 1),		  /* IndirectChecks */
+		ROW(suspicion_mult, 4, 6, 3),		  /* SuspicionMult */
+		ROW(suspicion_max_timeout_mult, 6, 6,
+		    6),				  /* ...MaxTimeoutMult */
+		ROW(awareness_max_mult, 8, 8, 8), /* AwarenessMaxMultiplier */
+		ROW(tcp_pings, 1, 1, 1),	  /* !DisableTcpPings */
+		ROW(retransmit_mult, 4, 4, 2),	  /* RetransmitMult */
+		ROW(gossip_interval_ms, 200, 500, 100), /* GossipInterval */
+		ROW(gossip_nodes, 3, 4, 3),		/* GossipNodes */
+		ROW(gossip_to_dead_ms, 30000, 60000,
+		    15000),				/* ...ToTheDeadTime */
+		ROW(udp_payload_max, 1400, 1400, 1400), /* UDPBufferSize */
+		ROW(push_pull_interval_ms, 30000, 60000, 15000),
+		ROW(stream_timeout_ms, 10000, 30000, 1000), /* TCPTimeout */
+		/* serf */
+		ROW(reconnect_interval_ms, 30000, 30000, 30000),
+		ROW(reap_dead_ms, 86400000, 86400000, 86400000),
+		ROW(reap_left_ms, 86400000, 86400000, 86400000),
+		ROW(reap_interval_ms, 15000, 15000, 15000),
+		ROW(leave_timeout_ms, 5000, 5000, 5000),
+	};
+#undef ROW
+	static const char *const names[3] = {"lan", "wan", "local"};
+
+	(void)state;
+	for (int p = 0; p < 3; p++) {
+		struct profile prof;
+
+		assert_int_equal(profile_by_name(&prof, names[p]), 0);
+		assert_string_equal(prof.name, names[p]);
+		for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+			uint32_t got;
+
+			memcpy(&got, (const char *)&prof + rows[r].off,
+			       sizeof(got));
+			if (got != rows[r].v[p])
+				fail_msg("%s.%s = %u, memberlist/serf: %u",
+					 names[p], rows[r].field, got,
+					 rows[r].v[p]);
+		}
+	}
+}
+
+/* Every reason a datagram or frame is dropped is counted, and the drop
+ * changes nothing: truncated, version (of the seal and of the protocol),
+ * from_self, too_big (datagram and stream frame), table_full, stopped. */
+static void
+test_drop_reasons(void **state)
+{
+	struct net *net = net_new();
+	struct profile prof;
+	struct wire_hdr h;
+	struct wire_msg m;
+	static uint8_t big[70000];
+	uint8_t pkt[2048];
+	uint64_t digest, inc;
+	size_t members, n;
+	int a, b, c, d, e, f;
+
+	(void)state;
+	profile_lan(&prof);
+	prof.stream_max = 65536;
+	net->prof = &prof;
+	a = net_add(net, "a", &key_a, "test", 0);
+	b = net_add(net, "b", &key_a, "test", 0);
+	join(net, b, a);
+	run(net, 3000);
+	digest = swim_digest(net->n[a]);
+	members = swim_member_count(net->n[a]);
+	inc = swim_incarnation(net->n[a]);
+	memset(&m, 0, sizeof(m));
+	m.type = WIRE_PING;
+	m.seq = 1;
+	m.node = "a";
+	m.node_len = 1;
+
+	swim_recv(net->n[a], net->now, &net->a[b], pkt, 10);
+	assert_int_equal(drops_of(net, a, SWIM_DROP_TRUNC), 1);
+
+	hdr_of(&h, "zz", 1, 1, net->now);
+	n = craft(pkt, sizeof(pkt), &key_a, "test", &h, &m, 1);
+	pkt[0] = 2; /* a seal version we do not know */
+	swim_recv(net->n[a], net->now, &net->a[b], pkt, n);
+	assert_int_equal(drops_of(net, a, SWIM_DROP_VERSION), 1);
+	h.version = WIRE_VERSION + 1; /* a protocol version we do not speak */
+	n = craft(pkt, sizeof(pkt), &key_a, "test", &h, &m, 1);
+	swim_recv(net->n[a], net->now, &net->a[b], pkt, n);
+	assert_int_equal(drops_of(net, a, SWIM_DROP_VERSION), 2);
+
+	hdr_of(&h, "a", 1, 1, net->now);
+	n = craft(pkt, sizeof(pkt), &key_a, "test", &h, &m, 1);
+	swim_recv(net->n[a], net->now, &net->a[b], pkt, n);
+	assert_int_equal(drops_of(net, a, SWIM_DROP_SELF), 1);
+
+	swim_recv(net->n[a], net->now, &net->a[b], big, 65536);
+	assert_int_equal(drops_of(net, a, SWIM_DROP_TOOBIG), 1);
+	swim_recv_stream(net->n[a], net->now, 9, &net->a[b], big,
+			 prof.stream_max + 1000);
+	assert_int_equal(drops_of(net, a, SWIM_DROP_TOOBIG), 2);
+
+	drain(net, a);
+	assert_int_equal(net->qh, net->qt); /* a said nothing */
+	assert_int_equal(total_drops(net->n[a]), 6);
+	assert_int_equal(swim_digest(net->n[a]), digest);
+	assert_int_equal(swim_member_count(net->n[a]), members);
+	assert_int_equal(swim_incarnation(net->n[a]), inc);
+
+	/* A node that left ignores everything. */
+	c = net_add(net, "c", &key_a, "test", 0);
+	assert_int_equal(swim_leave(net->n[c], net->now), 0);
+	drain(net, c);
+	assert_true(swim_is_stopped(net->n[c]));
+	swim_recv(net->n[c], net->now, &net->a[b], pkt, n);
+	swim_recv_stream(net->n[c], net->now, 9, &net->a[b], pkt, n);
+	swim_stream_reply(net->n[c], net->now, 9, pkt, n);
+	assert_int_equal(drops_of(net, c, SWIM_DROP_STOPPED), 3);
+
+	/* A table of two: the third member is refused. */
+	prof.members_max = 2;
+	d = net_add(net, "d", &key_a, "test", 0);
+	prof.members_max = 65536;
+	e = net_add(net, "e", &key_a, "test", 0);
+	f = net_add(net, "f", &key_a, "test", 0);
+	join(net, e, d);
+	run(net, 2000);
+	join(net, f, e);
+	run(net, 5000);
+	assert_int_equal(swim_member_count(net->n[d]), 2);
+	assert_true(drops_of(net, d, SWIM_DROP_FULL) > 0);
+	net_free(net);
+}
+
 int
 main(void)
 {
@@ -1735,7 +2368,16 @@ main(void)
 		cmocka_unit_test(test_held_suspicion_digest),
 		cmocka_unit_test(test_drop_unknown_stream),
 		cmocka_unit_test(test_drop_nomem),
+		cmocka_unit_test(test_reap),
+		cmocka_unit_test(test_join_backoff),
 		cmocka_unit_test(test_nacks_and_health),
+		cmocka_unit_test(test_suspicion_curve),
+		cmocka_unit_test(test_retransmit_limit),
+		cmocka_unit_test(test_pushpull_scale),
+		cmocka_unit_test(test_gossip_to_dead),
+		cmocka_unit_test(test_probe_order),
+		cmocka_unit_test(test_profiles_are_memberlist),
+		cmocka_unit_test(test_drop_reasons),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
