@@ -29,6 +29,10 @@
 
 #include "core/err.h"
 
+/* The per-member cost the header promises (the replay source tag lives in
+ * what was padding). */
+_Static_assert(sizeof(struct member) <= 56, "struct member grew");
+
 /* Index entries hold the slot + 1 in their low 24 bits (see idx_tag). */
 #define IDX_SLOT_MASK 0x00ffffffu
 

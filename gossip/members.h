@@ -36,9 +36,16 @@ struct member {
 	uint32_t seq_max;   /* replay: highest sequence seen in this boot */
 	uint32_t changed_ds; /* state change, deciseconds since table epoch */
 	uint8_t state;	    /* enum swim_state */
-	uint8_t flags;
+	uint8_t flags;	    /* MEMBER_F_* */
 	uint16_t spare;
+	uint32_t src;	    /* replay: tag of the source address the current
+			     * boot was first heard from (0: none), so that
+			     * a member behind NAT may start a new boot */
 };
+
+/* The suspicion of this member is held: a private doubt that we report
+ * as alive (swim.c, "Unconfirmed suspicions are held"). */
+#define MEMBER_F_HELD 1u
 
 struct mtab {
 	struct member *m;

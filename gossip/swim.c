@@ -62,10 +62,11 @@
  * Safety of input
  * ---------------
  * A packet is opened (core/crypto), its header checked against replay (a
- * 64-packet window per sender and boot; unknown senders must be within the
- * clock-skew bound), then decoded twice: a first pass validates every
- * message, and only a packet that is valid as a whole is applied. A bad
- * packet therefore changes nothing but a drop counter.
+ * 64-packet window per sender and boot; unknown senders and new boots must
+ * be within the clock-skew bound, and only the member itself may start a
+ * new boot of its name: see replay_check()), then decoded twice: a first
+ * pass validates every message, and only a packet that is valid as a whole
+ * is applied. A bad packet therefore changes nothing but a drop counter.
  *
  * Purity: no clocks, no I/O, no globals. Time comes in as now_ms, random
  * choices come from s->rng (seeded from the config), nonces from the
@@ -101,12 +102,14 @@ enum stream_purpose {
 	SP_PUSHPULL = 2,
 	SP_RECONNECT = 3,
 	SP_PING = 4, /* TCP fallback ping of a probe */
-	SP_PUSH = 5, /* our full table, after a probe found views differ */
+	SP_PUSH = 5, /* our full table: a probe found views differ, or a
+		      * join answer made us refute (see swim_stream_reply) */
 };
 
+/* A suspicion we time. Whether it is held (expired unconfirmed, see
+ * swim_tick) is the member's MEMBER_F_HELD flag, which the digest reads. */
 struct susp {
 	uint32_t slot;
-	bool held;	/* expired unconfirmed: a private doubt (see tick) */
 	uint32_t k;	/* confirmations that shrink the timeout fully */
 	uint32_t n;	/* independent confirmations so far */
 	uint32_t nwho;
@@ -116,12 +119,14 @@ struct susp {
 };
 
 struct relay {
-	uint64_t seq;	  /* the seq of our ping to the target */
-	uint64_t req_seq; /* the requester's seq */
-	uint64_t nack_at_ms;
+	uint64_t seq;	     /* the seq of our ping to the target */
+	uint64_t req_seq;    /* the requester's seq */
+	uint64_t nack_at_ms; /* no ack by then: nack (see relay_add) */
+	uint64_t expire_ms;  /* a late ack is still forwarded until then */
 	struct addr req_addr;
 	uint32_t req_key; /* the key the ping-req came in */
 	bool want_nack;
+	bool nacked;
 };
 
 struct pending_stream {
@@ -277,6 +282,9 @@ swim_drop_name(enum swim_drop d)
 		[SWIM_DROP_TOOBIG] = "too_big",
 		[SWIM_DROP_FULL] = "table_full",
 		[SWIM_DROP_STOPPED] = "stopped",
+		[SWIM_DROP_CONFLICT] = "name_conflict",
+		[SWIM_DROP_NOMEM] = "no_memory",
+		[SWIM_DROP_NOSTREAM] = "unknown_stream",
 	};
 
 	if ((unsigned)d >= SWIM_DROP__N)
@@ -357,16 +365,28 @@ age_ms(const struct swim *s, const struct member *e, uint64_t now)
 	return now > changed ? now - changed : 0;
 }
 
+/* The state we show others: a held suspicion is a private doubt, sent as
+ * alive in push-pull and no longer gossiped, so it is alive here too. */
+static inline uint8_t
+shown_state(const struct member *e)
+{
+	if (e->state == SWIM_SUSPECT && (e->flags & MEMBER_F_HELD))
+		return SWIM_ALIVE;
+	return e->state;
+}
+
 static uint64_t
 member_hash(const struct member *e)
 {
 	return hash64(e->name->data, e->name->len,
-		      e->inc * 4 + e->state + 0x5157494dULL);
+		      e->inc * 4 + shown_state(e) + 0x5157494dULL);
 }
 
 /* The digest covers live members only: a node that joins later never
  * learns of members that failed or left before it came (as in memberlist),
- * so including them would make equal live views look different. */
+ * so including them would make equal live views look different. It hashes
+ * the state we show (shown_state()), so that two nodes that would send
+ * each other the same live table have the same digest. */
 static void
 digest_out(struct swim *s, uint32_t slot)
 {
@@ -383,6 +403,22 @@ digest_in(struct swim *s, uint32_t slot)
 
 	if (e->state == SWIM_ALIVE || e->state == SWIM_SUSPECT)
 		s->digest += member_hash(e);
+}
+
+/* Hold or release the suspicion of member slot, keeping the digest right. */
+static void
+set_held(struct swim *s, uint32_t slot, bool held)
+{
+	struct member *e = mem(s, slot);
+
+	if (!!(e->flags & MEMBER_F_HELD) == held)
+		return;
+	digest_out(s, slot);
+	if (held)
+		e->flags |= MEMBER_F_HELD;
+	else
+		e->flags &= (uint8_t)~MEMBER_F_HELD;
+	digest_in(s, slot);
 }
 
 /* Members that count as "the cluster" for the protocol's formulas. */
@@ -767,6 +803,7 @@ susp_find(struct swim *s, uint32_t slot)
 static void
 susp_remove(struct swim *s, uint32_t slot)
 {
+	set_held(s, slot, false);
 	for (uint32_t i = 0; i < s->nsusp; i++) {
 		if (s->susp[i].slot != slot)
 			continue;
@@ -1158,7 +1195,7 @@ on_suspect(struct swim *s, uint64_t now, const char *name, size_t len,
 		if (!who)
 			return;
 		if (sp && susp_confirm(sp, who)) {
-			sp->held = false;
+			set_held(s, slot, false);
 			announce(s, slot, who);
 		}
 		intern_put(s->env.pool, who);
@@ -1384,6 +1421,28 @@ buddy_ping(struct swim *s, uint64_t now, uint32_t slot)
 
 /* ---- relays (we are a ping-req helper) ---- */
 
+/* How long a helper waits for the target's ack before it nacks. The
+ * requester sent the ping-req a probe timeout into its probe and gives up
+ * at the end of its probe interval, so a nack sent a whole probe timeout
+ * after the ping-req (memberlist's choice) arrives just after the
+ * requester stopped counting (lan: 500 + 500 ms of a 1 s interval; wan:
+ * 3 + 3 s of 5 s), and every failed probe looks like missing nacks: the
+ * requester's health rises although its helpers answered. The Lifeguard
+ * paper (footnote 5) has the helper answer sooner: here within 4/5 of the
+ * shorter of the probe timeout and what is left of the interval after
+ * it. An ack that comes after the nack is still forwarded until a probe
+ * timeout has passed. */
+static uint64_t
+relay_nack_ms(const struct profile *p)
+{
+	uint64_t left = p->probe_interval_ms > p->probe_timeout_ms
+				? p->probe_interval_ms - p->probe_timeout_ms
+				: p->probe_timeout_ms;
+	uint64_t wait = p->probe_timeout_ms < left ? p->probe_timeout_ms : left;
+
+	return wait * 4 / 5;
+}
+
 static void
 relay_add(struct swim *s, uint64_t now, const struct wire_msg *m,
 	  const struct addr *from, uint32_t key_id)
@@ -1403,7 +1462,9 @@ relay_add(struct swim *s, uint64_t now, const struct wire_msg *m,
 	r->req_addr = m->has_src ? m->src : *from;
 	r->req_key = key_id;
 	r->want_nack = m->nack;
-	r->nack_at_ms = now + s->cfg.prof.probe_timeout_ms;
+	r->nacked = false;
+	r->nack_at_ms = now + relay_nack_ms(&s->cfg.prof);
+	r->expire_ms = now + s->cfg.prof.probe_timeout_ms;
 
 	memset(&ping, 0, sizeof(ping));
 	ping.type = WIRE_PING;
@@ -1453,6 +1514,8 @@ open_drop(int rc)
 		return SWIM_DROP_TOOBIG;
 	case ERR_AUTH:
 		return SWIM_DROP_AUTH;
+	case ERR_NOMEM:
+		return SWIM_DROP_NOMEM;
 	default:
 		return SWIM_DROP_DECODE;
 	}
@@ -1472,11 +1535,56 @@ skew_ok(const struct swim *s, uint64_t ts, uint64_t now)
 	return d <= s->cfg.prof.max_clock_skew_ms;
 }
 
-/* Replay check for a datagram header from the member in slot (MTAB_NONE
- * when unknown). 0 or a drop reason + 1. */
+/* Same family and IP, any port. */
+static bool
+same_host(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family && memcmp(a->ip, b->ip, 16) == 0;
+}
+
+/* The tag of a source address kept in member.src (never 0). */
+static uint32_t
+src_tag(const struct addr *from)
+{
+	return (uint32_t)addr_hash(from) | 1;
+}
+
+/* Does a datagram from `from` come from member e: from the address it
+ * advertises, or from the source its current boot was heard from (a
+ * member behind NAT sends from another address than it advertises)? */
+static bool
+from_member(const struct member *e, const struct addr *from)
+{
+	struct addr a;
+
+	mtab_ident_addr(e->ident, &a);
+	return addr_equal(from, &a) || (e->src && e->src == src_tag(from));
+}
+
+/*
+ * Replay state, per member: the boot id of the sender's current life, the
+ * highest sequence number seen in it and a 64-bit window below that.
+ *
+ *   - A sender we hold no state for is checked against the clock-skew
+ *     bound only.
+ *   - A datagram of the current boot must be new to the window.
+ *   - A new boot (a restart, or a sequence counter that would wrap) is a
+ *     new life we hold no state for: it too must be within the clock-skew
+ *     bound, and it must come from the member itself (from_member()).
+ *     Anyone may put a name in a datagram header; if a second node using
+ *     an existing member's name (a misconfiguration or an impostor) could
+ *     start a new boot, the real member's datagrams would all look stale
+ *     from then on, it would be declared failed, and the other node would
+ *     take its name. Such a datagram is dropped (SWIM_DROP_CONFLICT).
+ *   - An older boot is stale. A member whose clock went back across a
+ *     restart starts a lower boot: that is only accepted from a stream
+ *     that proves it (replay_anchor()).
+ *
+ * Returns 0 or a drop reason + 1.
+ */
 static int
 replay_check(struct swim *s, uint32_t slot, const struct wire_hdr *h,
-	     uint64_t now)
+	     const struct addr *from, uint64_t now)
 {
 	const struct member *e;
 	uint32_t seq = (uint32_t)h->seq;
@@ -1486,8 +1594,11 @@ replay_check(struct swim *s, uint32_t slot, const struct wire_hdr *h,
 	e = mem(s, slot);
 	if (h->boot < e->boot)
 		return SWIM_DROP_STALE + 1;
-	if (h->boot > e->boot)
-		return 0;
+	if (h->boot > e->boot) {
+		if (!from_member(e, from))
+			return SWIM_DROP_CONFLICT + 1;
+		return skew_ok(s, h->ts_ms, now) ? 0 : SWIM_DROP_SKEW + 1;
+	}
 	if (seq > e->seq_max)
 		return 0;
 	if (e->seq_max - seq >= 64)
@@ -1497,8 +1608,13 @@ replay_check(struct swim *s, uint32_t slot, const struct wire_hdr *h,
 	return 0;
 }
 
+/* Note an accepted datagram in the sender's replay state. foreign: the
+ * datagram claimed its sender alive at another address than our entry's
+ * (a claim refused as a name conflict): it is not the member we know, so
+ * it does not get to set the member's boot on first contact either. */
 static void
-replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h)
+replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h,
+	    const struct addr *from, bool foreign)
 {
 	struct member *e;
 	uint32_t seq = (uint32_t)h->seq;
@@ -1507,10 +1623,15 @@ replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h)
 		return;
 	e = mem(s, slot);
 	if (h->boot > e->boot || e->boot == 0) {
+		if (foreign)
+			return;
 		e->boot = h->boot;
 		e->seq_max = seq;
 		e->window = 1;
+		e->src = src_tag(from);
 	} else if (h->boot == e->boot) {
+		if (!e->src && !foreign)
+			e->src = src_tag(from);
 		if (seq > e->seq_max) {
 			uint32_t shift = seq - e->seq_max;
 
@@ -1521,6 +1642,30 @@ replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h)
 			e->window |= (uint64_t)1 << (e->seq_max - seq);
 		}
 	}
+}
+
+/* Move member slot's replay state to the boot in a stream frame's header
+ * (up or down), on proof that the frame comes from the member now living
+ * at its address: the member answered a stream we opened to that address,
+ * or sent us over a stream from that host its own alive at a newer
+ * incarnation than we held. This is how a member whose clock went back
+ * across a restart (a lower boot) is heard again. Streams share the
+ * sender's sequence counter with its datagrams, so the frame's sequence
+ * number starts the window. */
+static void
+replay_anchor(struct swim *s, uint32_t slot, const struct wire_hdr *h)
+{
+	struct member *e;
+
+	if (slot == MTAB_NONE || slot == s->self || h->seq > UINT32_MAX)
+		return;
+	e = mem(s, slot);
+	if (h->boot == e->boot)
+		return;
+	e->boot = h->boot;
+	e->seq_max = (uint32_t)h->seq;
+	e->window = 1;
+	e->src = 0;
 }
 
 /* key_id: the key the packet came in (replies go out in it). */
@@ -1636,6 +1781,8 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 	struct codec_reader msgs, pass;
 	struct wire_hdr h;
 	struct wire_msg m;
+	struct addr claim;
+	bool claimed = false, foreign = false;
 	uint8_t *pt;
 	size_t pt_len = 0;
 	uint32_t nmsgs, sender;
@@ -1673,7 +1820,7 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 		goto out;
 	}
 	sender = mtab_find(&s->tab, h.sender, h.sender_len);
-	rc = replay_check(s, sender, &h, now);
+	rc = replay_check(s, sender, &h, from, now);
 	if (rc) {
 		drop(s, (enum swim_drop)(rc - 1));
 		goto out;
@@ -1690,9 +1837,14 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 		drop(s, SWIM_DROP_DECODE);
 		goto out;
 	}
-	/* Pass 2: act. */
+	/* Pass 2: act. Remember where the sender claims to live. */
 	for (uint32_t i = 0; i < nmsgs; i++) {
 		wire_msg_decode(&msgs, &m);
+		if (m.type == WIRE_ALIVE && m.node_len == h.sender_len &&
+		    memcmp(m.node, h.sender, h.sender_len) == 0) {
+			claim = m.addr;
+			claimed = true;
+		}
 		if (m.type)
 			handle_msg(s, now, from, &h, &m,
 				   crypto_key_id_of(p, n));
@@ -1701,7 +1853,13 @@ swim_recv(struct swim *s, uint64_t now, const struct addr *from,
 	 * an unknown one may have just been added by its own alive. */
 	if (sender == MTAB_NONE)
 		sender = mtab_find(&s->tab, h.sender, h.sender_len);
-	replay_note(s, sender, &h);
+	if (sender != MTAB_NONE && claimed) {
+		struct addr cur;
+
+		mtab_ident_addr(mem(s, sender)->ident, &cur);
+		foreign = !addr_equal(&claim, &cur);
+	}
+	replay_note(s, sender, &h, from, foreign);
 out:
 	if (pt != stackbuf)
 		free(pt);
@@ -1753,9 +1911,8 @@ encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join,
 			/* A held suspicion is our private doubt; a live one
 			 * travels with its first accuser, so that its echo
 			 * never counts as a confirmation. */
-			if (sp && sp->held) {
-				wm.state = SWIM_ALIVE;
-			} else if (sp && sp->nwho) {
+			wm.state = shown_state(e);
+			if (wm.state == SWIM_SUSPECT && sp && sp->nwho) {
 				wm.from = sp->who[0]->data;
 				wm.from_len = sp->who[0]->len;
 			}
@@ -1784,14 +1941,17 @@ encode_state(struct swim *s, uint64_t now, uint8_t kind, bool join,
 
 /* Validate and merge a decoded stream frame. false if malformed.
  * skip_live: the peer's live view equals ours; only its failed and left
- * entries can tell us anything. */
+ * entries can tell us anything. *newer_self: the frame carried its
+ * sender's own alive at the address we know it by and at a newer
+ * incarnation than we held (see replay_anchor()). */
 static bool
 merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws,
-	     bool skip_live)
+	     bool skip_live, bool *newer_self)
 {
 	struct codec_reader r = ws->members;
 	struct wire_member wm;
 
+	*newer_self = false;
 	for (uint32_t i = 0; i < ws->nmembers; i++)
 		if (wire_member_decode(&r, &wm))
 			return false;
@@ -1803,6 +1963,19 @@ merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws,
 		if (skip_live &&
 		    (wm.state == SWIM_ALIVE || wm.state == SWIM_SUSPECT))
 			continue;
+		if (wm.state == SWIM_ALIVE &&
+		    wm.name_len == ws->hdr.sender_len &&
+		    memcmp(wm.name, ws->hdr.sender, wm.name_len) == 0) {
+			uint32_t slot =
+				mtab_find(&s->tab, wm.name, wm.name_len);
+			struct addr cur;
+
+			if (slot != MTAB_NONE && slot != s->self &&
+			    wm.inc > mem(s, slot)->inc) {
+				mtab_ident_addr(mem(s, slot)->ident, &cur);
+				*newer_self = addr_equal(&wm.addr, &cur);
+			}
+		}
 		switch (wm.state) {
 		case SWIM_ALIVE:
 			/* Everything new to us is re-gossiped, as memberlist
@@ -1922,8 +2095,10 @@ open_stream(struct swim *s, uint64_t now, const uint8_t *p, size_t n,
 		return ERR_TOOBIG;
 	}
 	*pt = malloc(n ? n : 1);
-	if (!*pt)
+	if (!*pt) {
+		drop(s, SWIM_DROP_NOMEM);
 		return ERR_NOMEM;
+	}
 	rc = crypto_open(s->env.keyring, s->cfg.cluster, s->label_len, p, n,
 			 *pt, n, &pt_len);
 	if (rc) {
@@ -1956,9 +2131,8 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 {
 	struct wire_stream ws;
 	uint8_t *pt = NULL;
-	bool same;
+	bool same, newer_self;
 
-	(void)from;
 	now = clamp_now(s, now);
 	s->st.streams_in++;
 	s->st.stream_bytes_in += n;
@@ -1982,12 +2156,28 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 	 * needs the other's live entries (anti-entropy without the cost of
 	 * merging and re-sending the whole table in a converged cluster). */
 	same = ws.has_digest && ws.digest == s->digest;
-	if (ws.kind != WIRE_STREAM_REQ || !merge_stream(s, now, &ws, same)) {
+	if (ws.kind != WIRE_STREAM_REQ ||
+	    !merge_stream(s, now, &ws, same, &newer_self)) {
 		drop(s, SWIM_DROP_DECODE);
 		goto out;
 	}
 	if (same)
 		s->st.pushpulls_same++;
+	/* The member told us, over a connection from its own host, that it
+	 * lives on at a newer incarnation: its boot is the frame's, even a
+	 * lower one (a restart with a clock that went back). The port is
+	 * not compared: a connection comes from an ephemeral one. */
+	if (newer_self) {
+		uint32_t slot =
+			mtab_find(&s->tab, ws.hdr.sender, ws.hdr.sender_len);
+		struct addr cur;
+
+		if (slot != MTAB_NONE) {
+			mtab_ident_addr(mem(s, slot)->ident, &cur);
+			if (from && same_host(from, &cur))
+				replay_anchor(s, slot, &ws.hdr);
+		}
+	}
 	/* Merge first, then answer: the reply already carries our reaction
 	 * (e.g. a refutation of what the peer believed about us). A probe
 	 * whose view differs from ours gets our whole table and a request
@@ -2062,20 +2252,28 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 {
 	struct pending_stream *ps;
 	struct wire_stream ws;
-	struct addr want_to;
+	struct addr want_to, to;
 	uint8_t *pt = NULL;
-	bool ok = false, want = false;
+	uint64_t refutes = s->st.refutes;
+	bool ok = false, want = false, newer_self;
+	uint8_t purpose;
 
 	now = clamp_now(s, now);
 	s->st.stream_bytes_in += n;
 	ps = stream_find(s, stream_id);
-	if (!ps)
-		return;
 	if (s->stopped) {
 		drop(s, SWIM_DROP_STOPPED);
-		stream_done(s, now, ps, false);
+		if (ps)
+			stream_done(s, now, ps, false);
 		return;
 	}
+	if (!ps) {
+		/* Given up on (expired) or never ours. */
+		drop(s, SWIM_DROP_NOSTREAM);
+		return;
+	}
+	to = ps->to;
+	purpose = ps->purpose;
 	if (open_stream(s, now, p, n, &pt, &ws) == 0) {
 		if (ps->purpose == SP_PING) {
 			if (ws.kind == WIRE_STREAM_ACK && ws.seq == ps->seq) {
@@ -2086,7 +2284,7 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 				drop(s, SWIM_DROP_DECODE);
 			}
 		} else if (ws.kind == WIRE_STREAM_RESP &&
-			   merge_stream(s, now, &ws, false)) {
+			   merge_stream(s, now, &ws, false, &newer_self)) {
 			ok = true;
 			if ((ws.flags & WIRE_PP_WANT) &&
 			    ps->purpose == SP_PUSHPULL) {
@@ -2095,6 +2293,19 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 			}
 		} else {
 			drop(s, SWIM_DROP_DECODE);
+		}
+	}
+	if (ok) {
+		/* We dialled the member's address and it answered: whatever
+		 * boot it now runs is its own. */
+		uint32_t slot =
+			mtab_find(&s->tab, ws.hdr.sender, ws.hdr.sender_len);
+		struct addr cur;
+
+		if (slot != MTAB_NONE) {
+			mtab_ident_addr(mem(s, slot)->ident, &cur);
+			if (addr_equal(&to, &cur))
+				replay_anchor(s, slot, &ws.hdr);
 		}
 	}
 	free(pt);
@@ -2107,6 +2318,15 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 	 * exchange a probe saved when views were the same). */
 	if (want && !s->stopped)
 		stream_request(s, now, &want_to, SP_PUSH);
+	/* Our join met a newer incarnation of ourselves (a previous life
+	 * whose clock was ahead of ours) and we refuted it. Our datagrams
+	 * may all be stale to the cluster for now (a lower boot id), so the
+	 * refutation goes back to the seed over a stream as well: the seed
+	 * then knows our new boot (replay_anchor()) and gossips the
+	 * refutation, before the old life can be declared dead. */
+	else if (ok && purpose == SP_JOIN && s->st.refutes > refutes &&
+		 !s->stopped)
+		stream_request(s, now, &to, SP_PUSH);
 }
 
 void
@@ -2262,13 +2482,15 @@ swim_tick(struct swim *s, uint64_t now)
 			 * node cut off from the cluster (or from this one
 			 * member) sees. Do not declare a death we cannot
 			 * back. Hold the suspicion as a private doubt: stop
-			 * gossiping it, do not pass it on in push-pull, and
-			 * tell the member itself (a buddy ping), so that it
-			 * refutes as soon as it can hear us. A confirmation
-			 * from anyone turns it back into a suspicion. */
+			 * gossiping it, do not pass it on in push-pull (nor
+			 * count it in the digest: both show the member
+			 * alive), and tell the member itself (a buddy ping),
+			 * so that it refutes as soon as it can hear us. A
+			 * confirmation from anyone turns it back into a
+			 * suspicion. */
 			struct susp *sp = &s->susp[i];
 
-			sp->held = true;
+			set_held(s, slot, true);
 			sp->start_ms = now;
 			sp->deadline_ms = now + susp_timeout(sp);
 			s->st.suspicions_held++;
@@ -2286,25 +2508,21 @@ swim_tick(struct swim *s, uint64_t now)
 		susp_remove(s, slot);
 	}
 
-	/* Relays whose target never answered: nack the requester. */
+	/* Relays whose target has not answered: nack the requester; forget
+	 * them once a late ack could not matter any more. */
 	for (uint32_t i = 0; i < s->nrelay;) {
 		struct relay *r = &s->relays[i];
 
-		if (now < r->nack_at_ms) {
-			i++;
-			continue;
-		}
-		if (r->want_nack) {
-			struct addr to = r->req_addr;
-			uint64_t rs = r->req_seq;
-			uint32_t rk = r->req_key;
-
-			relay_del(s, i);
-			send_seq_msg(s, now, &to, WIRE_NACK, rs, rk);
+		if (r->want_nack && !r->nacked && now >= r->nack_at_ms) {
+			r->nacked = true;
+			send_seq_msg(s, now, &r->req_addr, WIRE_NACK,
+				     r->req_seq, r->req_key);
 			s->st.nacks_sent++;
-		} else {
-			relay_del(s, i);
 		}
+		if (now >= r->expire_ms)
+			relay_del(s, i);
+		else
+			i++;
 	}
 
 	/* Streams the runtime never finished. */
@@ -2391,7 +2609,9 @@ swim_next_deadline(const struct swim *s)
 	for (uint32_t i = 0; i < s->nsusp; i++)
 		min_at(&t, s->susp[i].deadline_ms);
 	for (uint32_t i = 0; i < s->nrelay; i++)
-		min_at(&t, s->relays[i].nack_at_ms);
+		min_at(&t, s->relays[i].want_nack && !s->relays[i].nacked
+				   ? s->relays[i].nack_at_ms
+				   : s->relays[i].expire_ms);
 	for (uint32_t i = 0; i < s->nstreams; i++)
 		min_at(&t, s->streams[i].expire_ms);
 	return t;

@@ -166,6 +166,10 @@ struct swim_member_info {
 
 /* ---- counters ---------------------------------------------------------- */
 
+/* Why an input was dropped. Reasons are only ever added at the end, so
+ * that counters keep their index; swim_drop_name() gives the name the
+ * agent's `stats` and docs/PROTOCOL.md §5 use. */
+
 enum swim_drop {
 	SWIM_DROP_TRUNC = 0,	/* shorter than a sealed header */
 	SWIM_DROP_VERSION,	/* unknown crypto or protocol version */
@@ -180,6 +184,11 @@ enum swim_drop {
 	SWIM_DROP_TOOBIG,	/* larger than we accept */
 	SWIM_DROP_FULL,		/* member table full: new member refused */
 	SWIM_DROP_STOPPED,	/* arrived after we left */
+	SWIM_DROP_CONFLICT,	/* a new boot of a member's name from an
+				 * address that is not the member's */
+	SWIM_DROP_NOMEM,	/* no memory to open it */
+	SWIM_DROP_NOSTREAM,	/* a reply to a stream we no longer wait
+				 * for (unknown, expired or given up) */
 	SWIM_DROP__N,
 };
 
@@ -335,9 +344,11 @@ bool swim_member_state(const struct swim *s, const struct istr *name,
 		       enum swim_state *state);
 
 /* Order-independent digest of the live view: a sum over alive and suspect
- * members (ourselves included) of XXH3(name, incarnation, state). Two
- * nodes with equal digests agree on who is alive. Failed and left members
- * are left out: a node that joins later never learns of them. */
+ * members (ourselves included) of XXH3(name, incarnation, state), the
+ * state being the one we show others (a held suspicion shows as alive;
+ * docs/PROTOCOL.md §10 has the exact formula). Two nodes with equal
+ * digests agree on who is alive. Failed and left members are left out: a
+ * node that joins later never learns of them. */
 uint64_t swim_digest(const struct swim *s);
 
 /* Memory held by this node's tables (for reports; excludes the shared
