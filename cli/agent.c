@@ -16,8 +16,12 @@
  *             and the events (logged, handed to handlers and monitors,
  *             the keyring persisted), then re-arms the timer.
  *   stop      SIGTERM/SIGINT or `shoal leave` -> node_leave; when the node
- *             reports SWIM_EV_LEAVE_DONE (or a bound passes) we exit 0. A
- *             second signal exits at once with status 1.
+ *             reports SWIM_EV_LEAVE_DONE (or a bound passes) the network
+ *             goes quiet and the tasks are stopped, still inside the loop
+ *             (SIGTERM, SIGKILL after --task-stop-grace), and we exit 0
+ *             once the last is reaped. A second signal, at any point of
+ *             this, kills the tasks and exits at once with status 1: the
+ *             signal watchers run until the loop ends, so it is heard.
  *
  * Randomness: the node's PRNG seed and every nonce come from libsodium's
  * randombytes here, and nowhere else in shoal. Time: cli/clock.c.
@@ -410,12 +414,110 @@ persist_keyring(struct agent *a)
 	}
 }
 
+/* ---- stopping ---- */
+
+/* The node is done with the network: no more reads, timers or streams.
+ * Control clients stay (a `shoal leave` answer may still be queued), and
+ * so do the signal watchers. */
+static void
+quiesce(struct agent *a)
+{
+	if (a->udp_fd >= 0)
+		ev_io_stop(a->loop, &a->udp_w);
+	if (a->tcp_fd >= 0)
+		ev_io_stop(a->loop, &a->tcp_w);
+	ev_timer_stop(a->loop, &a->tick_w);
+	ev_timer_stop(a->loop, &a->leave_w);
+	ev_timer_stop(a->loop, &a->sweep_w);
+	ev_timer_stop(a->loop, &a->check_w);
+	agent_streams_close_all(a);
+}
+
+/* Kill every task at once (SIGKILL to each group, reaped in place). */
+static void
+kill_tasks(struct agent *a)
+{
+	if (!a->tasks_ready)
+		return;
+	task_driver_shutdown(&a->tasks, 0);
+	a->tasks_ready = false;
+}
+
+static void
+on_tasks_stopped(void *ctx)
+{
+	struct agent *a = ctx;
+	struct log_rec r;
+
+	ev_timer_stop(a->loop, &a->stop_w);
+	if (a->tasks_stopping &&
+	    log_begin(&r, &a->log.lg, LOG_INFO, "tasks stopped")) {
+		log_u64(&r, "tasks", a->tasks_stopping);
+		log_end(&r);
+	}
+	ev_break(a->loop, EVBREAK_ALL);
+}
+
+/* A task that outlives its SIGKILL (uninterruptible sleep): stop waiting;
+ * cleanup() tries once more. */
+static void
+on_stop_bound(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	struct log_rec r;
+
+	(void)loop;
+	(void)revents;
+	if (log_begin(&r, &a->log.lg, LOG_WARN,
+		      "tasks did not stop after SIGKILL; exiting")) {
+		log_u64(&r, "tasks", task_driver_count(&a->tasks));
+		log_end(&r);
+	}
+	ev_break(a->loop, EVBREAK_ALL);
+}
+
+/* Leave the loop with exit status `code`. 0 (the leave is over): stop the
+ * tasks first, on the loop, so that a second signal is still heard; the
+ * loop ends when the last one is reaped. Non-zero (a second signal): kill
+ * them at once and end the loop now. Either way "agent stopped" is logged
+ * after the tasks are gone. */
 static void
 stop_loop(struct agent *a, int code)
 {
+	struct log_rec r;
+
+	if (code) {
+		a->stopping = true;
+		a->exit_code = code;
+		quiesce(a);
+		ev_timer_stop(a->loop, &a->stop_w);
+		kill_tasks(a);
+		ev_break(a->loop, EVBREAK_ALL);
+		return;
+	}
+	if (a->stopping)
+		return; /* already stopping the tasks */
 	a->stopping = true;
-	a->exit_code = code;
-	ev_break(a->loop, EVBREAK_ALL);
+	a->exit_code = 0;
+	quiesce(a);
+	if (!a->tasks_ready) {
+		ev_break(a->loop, EVBREAK_ALL);
+		return;
+	}
+	a->tasks_stopping = task_driver_count(&a->tasks);
+	if (a->tasks_stopping &&
+	    log_begin(&r, &a->log.lg, LOG_INFO, "stopping tasks")) {
+		log_u64(&r, "tasks", a->tasks_stopping);
+		log_u64(&r, "grace_ms", a->tasks.stop_grace_ms);
+		log_end(&r);
+	}
+	/* SIGKILL comes at the grace; the bound is for what ignores it. */
+	ev_timer_set(&a->stop_w,
+		     (a->tasks.stop_grace_ms + AGENT_STOP_SLACK_MS) / 1000.0,
+		     0.);
+	ev_timer_start(a->loop, &a->stop_w);
+	/* May call on_tasks_stopped() at once. */
+	task_driver_stop_all(&a->tasks, on_tasks_stopped, a);
 }
 
 static void
@@ -1121,14 +1223,11 @@ setup_tasks(struct agent *a)
 static void
 cleanup(struct agent *a)
 {
-	if (a->tasks_ready) {
-		/* A graceful exit stops tasks as a stop does; a forced one
-		 * kills them at once. */
-		task_driver_shutdown(&a->tasks, a->exit_code == 0
-							? a->opts->stop_grace_ms
-							: 0);
-		a->tasks_ready = false;
-	}
+	/* The loop stopped the tasks (or killed them, after a second
+	 * signal); only a start-up error or a task that survived SIGKILL
+	 * leaves anything here, and that is killed at once. */
+	kill_tasks(a);
+	ev_timer_stop(a->loop, &a->stop_w);
 	ev_timer_stop(a->loop, &a->pump_w);
 	ev_timer_stop(a->loop, &a->sweep_w);
 	ev_timer_stop(a->loop, &a->check_w);
@@ -1242,6 +1341,8 @@ agent_main(int argc, char **argv)
 	a->sweep_w.data = a;
 	ev_timer_init(&a->check_w, on_check, AGENT_CHECK_S, AGENT_CHECK_S);
 	a->check_w.data = a;
+	ev_timer_init(&a->stop_w, on_stop_bound, 0., 0.);
+	a->stop_w.data = a;
 	if (setup_paths(a))
 		goto out_cleanup;
 	if (load_keys(a, &kr))

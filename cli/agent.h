@@ -61,6 +61,7 @@
 #define AGENT_REPORTS_MAX      65536 /* task reports waiting for the node */
 #define AGENT_SWEEP_S	       60.0  /* log sweep period */
 #define AGENT_CHECK_S	       2.0   /* our task reports vs the state */
+#define AGENT_STOP_SLACK_MS    2000  /* after the tasks' SIGKILL, at exit */
 
 struct agent_stream;
 struct agent_ctl_conn;
@@ -129,6 +130,8 @@ struct agent {
 	ev_timer pump_w;  /* a pump soon, for work found outside the pump */
 	ev_timer sweep_w; /* logs of removed services, every AGENT_SWEEP_S */
 	ev_timer check_w; /* our reports against the state, AGENT_CHECK_S */
+	ev_timer stop_w;  /* bounds the tasks' stop at exit */
+	unsigned tasks_stopping;      /* tasks stopped at exit (for the log) */
 	struct agent_report *reports; /* waiting for the node; see agent.c */
 	unsigned nreports, reports_cap;
 
