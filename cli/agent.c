@@ -7,9 +7,11 @@
  * node may not touch (DESIGN.md §1): sockets, a clock, OS randomness,
  * signals, files and child processes. In order:
  *
- *   start     settings (cli/opts), data dir (0700) and its lock, keys
- *             (persisted keyring > --key-file > SHOAL_KEY > insecure),
- *             sockets, control socket, the node, join.
+ *   start     settings (cli/opts), a key to run with (checked before
+ *             anything is created, so a refused start leaves nothing
+ *             behind), data dir (0700) and its lock, keys (persisted
+ *             keyring > --key-file > SHOAL_KEY > insecure), sockets,
+ *             control socket, the node, join.
  *   run       one libev loop. UDP readable -> node_recv. TCP -> streams
  *             (agent_stream.c). Timer -> node_tick. After each, agent_pump
  *             drains the outbox (datagrams sent at once; streams started)
@@ -935,19 +937,17 @@ start_error(const char *fmt, ...)
 	return 1;
 }
 
+/* Where the data dir and its files are; creates nothing. */
 static int
 setup_paths(struct agent *a)
 {
 	struct agent_opts *o = a->opts;
-	char why[512];
 	int n;
 
 	if (o->data_dir[0])
 		snprintf(a->data_dir, sizeof(a->data_dir), "%s", o->data_dir);
 	else if (agent_default_data_dir(a->data_dir, sizeof(a->data_dir)))
 		return start_error("no data dir: set HOME or pass --data-dir");
-	if (agent_mkdir_private(a->data_dir, why, sizeof(why)))
-		return start_error("data dir: %s", why);
 	snprintf(a->keyring_path, sizeof(a->keyring_path), "%s/%s", a->data_dir,
 		 KEYFILE_KEYRING_NAME);
 	snprintf(a->lock_path, sizeof(a->lock_path), "%s/agent.lock",
@@ -962,6 +962,17 @@ setup_paths(struct agent *a)
 		return start_error("control socket path is longer than %zu "
 				   "bytes; pass a shorter --socket",
 				   sizeof(a->socket_path) - 1);
+	return 0;
+}
+
+/* Make the data dir (0700) and take its lock. */
+static int
+take_data_dir(struct agent *a)
+{
+	char why[512];
+
+	if (agent_mkdir_private(a->data_dir, why, sizeof(why)))
+		return start_error("data dir: %s", why);
 	a->lock_fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (a->lock_fd < 0)
 		return start_error("%s: %s", a->lock_path, strerror(errno));
@@ -970,6 +981,54 @@ setup_paths(struct agent *a)
 				   "%s",
 				   a->data_dir);
 	return 0;
+}
+
+static const char no_key_msg[] =
+	"no encryption key: make one with `shoal keygen > shoal.key` and "
+	"pass --key-file shoal.key (or set SHOAL_KEY), or run with "
+	"--insecure-no-encryption";
+
+/* The key given by --key-file or SHOAL_KEY (one of them is set) into kr;
+ * a start-up error if it cannot be read. */
+static int
+read_given_key(struct agent *a, struct keyring *kr)
+{
+	struct agent_opts *o = a->opts;
+	char why[256];
+
+	if (o->key_file[0]) {
+		if (keyfile_read(o->key_file, kr, why, sizeof(why)))
+			return start_error("--key-file %s: %s", o->key_file,
+					   why);
+	} else if (keyfile_parse(o->key, strlen(o->key), kr, why,
+				 sizeof(why))) {
+		return start_error("SHOAL_KEY: %s (make a key with "
+				   "`shoal keygen`)",
+				   why);
+	}
+	return 0;
+}
+
+/* Before anything is created: refuse a start that has no key to run
+ * with (none given, none persisted, not insecure) or whose given key
+ * cannot be read, so that a refused start leaves no data dir or lock
+ * behind. A persisted keyring wins over the given key (load_keys), so
+ * with one on disk there is nothing to check here. */
+static int
+check_keys(struct agent *a)
+{
+	struct agent_opts *o = a->opts;
+	struct keyring kr;
+	struct stat sb;
+	int rc;
+
+	if (stat(a->keyring_path, &sb) == 0 || errno != ENOENT)
+		return 0; /* persisted, or load_keys says what is wrong */
+	if (!o->key_file[0] && !o->key[0])
+		return o->insecure ? 0 : start_error("%s", no_key_msg);
+	rc = read_given_key(a, &kr);
+	sodium_memzero(&kr, sizeof(kr));
+	return rc;
 }
 
 static int
@@ -1018,18 +1077,9 @@ load_keys(struct agent *a, struct keyring *kr)
 	}
 	if (rc != ERR_NOENT)
 		return start_error("%s: %s", a->keyring_path, why);
-	if (o->key_file[0]) {
-		rc = keyfile_read(o->key_file, kr, why, sizeof(why));
-		if (rc)
-			return start_error("--key-file %s: %s", o->key_file,
-					   why);
-	} else if (o->key[0]) {
-		rc = keyfile_parse(o->key, strlen(o->key), kr, why,
-				   sizeof(why));
-		if (rc)
-			return start_error("SHOAL_KEY: %s (make a key with "
-					   "`shoal keygen`)",
-					   why);
+	if (o->key_file[0] || o->key[0]) {
+		if (read_given_key(a, kr))
+			return 1;
 	} else if (o->insecure) {
 		keyring_init(kr);
 		if (log_begin(&r, &a->log.lg, LOG_WARN,
@@ -1040,10 +1090,7 @@ load_keys(struct agent *a, struct keyring *kr)
 		}
 		return 0;
 	} else {
-		return start_error(
-			"no encryption key: make one with `shoal keygen > "
-			"shoal.key` and pass --key-file shoal.key (or set "
-			"SHOAL_KEY), or run with --insecure-no-encryption");
+		return start_error("%s", no_key_msg);
 	}
 	if (keyfile_write(a->keyring_path, kr))
 		return start_error("cannot write %s: %s", a->keyring_path,
@@ -1343,7 +1390,7 @@ agent_main(int argc, char **argv)
 	a->check_w.data = a;
 	ev_timer_init(&a->stop_w, on_stop_bound, 0., 0.);
 	a->stop_w.data = a;
-	if (setup_paths(a))
+	if (setup_paths(a) || check_keys(a) || take_data_dir(a))
 		goto out_cleanup;
 	if (load_keys(a, &kr))
 		goto out_cleanup;
