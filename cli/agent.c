@@ -632,6 +632,8 @@ on_event(struct agent *a, const struct node_event *ev)
 	}
 	agent_ctl_event(a, ev);
 	run_handlers(a, m, name);
+	if (m->kind == SWIM_EV_JOINED || m->kind == SWIM_EV_JOIN_FAILED)
+		a->join_pending = false;
 	if (m->kind == SWIM_EV_LEAVE_DONE) {
 		agent_ctl_leave_done(a);
 		log_begin(&r, &a->log.lg, LOG_INFO, "left the cluster");
@@ -743,6 +745,45 @@ task_exited(void *ctx, const struct task_exit *e)
 	run_exit_handlers(a, now, name, e);
 }
 
+/* Is this stream request one of the node's join attempts? (While the
+ * join is pending, the only streams to a seed address are joins.) */
+static bool
+is_join_request(const struct agent *a, const struct swim_out *out)
+{
+	if (!a->join_pending || out->kind != SWIM_OUT_STREAM_REQ)
+		return false;
+	for (unsigned i = 0; i < a->nseeds; i++)
+		if (addr_equal(&out->to, &a->seeds[i]))
+			return true;
+	return false;
+}
+
+/* A join round began (the node asks every seed at once, in one call; the
+ * next round starts only after the last one's streams failed): after a
+ * few without an answer, say so. A seed that is up but has another key
+ * or cluster name drops our frames like any stranger's, and the node
+ * would otherwise retry in silence, forever. */
+static void
+on_join_round(struct agent *a)
+{
+	unsigned failed = a->join_rounds++;
+	char seed[ADDR_STR_MAX];
+	struct log_rec r;
+
+	if (failed < AGENT_JOIN_WARN_ROUNDS ||
+	    (failed - AGENT_JOIN_WARN_ROUNDS) % AGENT_JOIN_WARN_EVERY)
+		return;
+	if (!log_begin(&r, &a->log.lg, LOG_WARN,
+		       "no seed answered: check the key and the cluster name"))
+		return;
+	addr_format(&a->seeds[0], seed, sizeof(seed));
+	log_u64(&r, "attempts", failed);
+	log_u64(&r, "seeds", a->nseeds);
+	log_str(&r, "seed", seed);
+	log_str(&r, "cluster", a->opts->cluster);
+	log_end(&r);
+}
+
 void
 agent_pump(struct agent *a)
 {
@@ -755,13 +796,19 @@ agent_pump(struct agent *a)
 	}
 	a->in_pump = true;
 	do {
+		bool join_round = false;
+
 		a->pump_again = false;
 		while (node_pop_out(a->node, &out)) {
-			if (out.kind == SWIM_OUT_DGRAM)
+			if (out.kind == SWIM_OUT_DGRAM) {
 				send_dgram(a, &out);
-			else
-				agent_stream_out(a, &out);
+				continue;
+			}
+			join_round |= is_join_request(a, &out);
+			agent_stream_out(a, &out);
 		}
+		if (join_round)
+			on_join_round(a);
 		while (node_pop_event(a->node, &ev))
 			on_event(a, &ev);
 		if (a->nreports && !a->stopping) {
@@ -1444,6 +1491,9 @@ agent_main(int argc, char **argv)
 	}
 	if (a->nseeds) {
 		int jr = node_join(a->node, agent_now(a), a->seeds, a->nseeds);
+
+		/* Its first round is in the outbox: counted by the pump. */
+		a->join_pending = jr == 0;
 
 		if (log_begin(&r, &a->log.lg, jr ? LOG_ERROR : LOG_INFO,
 			      "joining")) {

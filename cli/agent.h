@@ -62,6 +62,8 @@
 #define AGENT_SWEEP_S	       60.0  /* log sweep period */
 #define AGENT_CHECK_S	       2.0   /* our task reports vs the state */
 #define AGENT_STOP_SLACK_MS    2000  /* after the tasks' SIGKILL, at exit */
+#define AGENT_JOIN_WARN_ROUNDS 3     /* unanswered join rounds, then warn */
+#define AGENT_JOIN_WARN_EVERY  10    /* ... and again every this many */
 
 struct agent_stream;
 struct agent_ctl_conn;
@@ -110,6 +112,8 @@ struct agent {
 	struct addr advertise; /* what we tell others */
 	struct addr seeds[AGENT_JOIN_MAX];
 	unsigned nseeds;
+	bool join_pending;    /* joining, and no seed has answered yet */
+	unsigned join_rounds; /* join rounds started while pending */
 
 	char data_dir[AGENT_PATH_MAX];
 	char socket_path[108];

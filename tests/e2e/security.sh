@@ -11,7 +11,8 @@
 #      cluster name, and one running --insecure-no-encryption all try to
 #      join through the seed: none ever appears in any member list, each
 #      sees only itself, and the seed's counters show the dropped packets
-#      (unknown_key, auth_failed and unencrypted).
+#      (unknown_key, auth_failed and unencrypted); each outsider logs a
+#      warning that no seed answered (check the key and the cluster name).
 #   4. Garbage datagrams and TCP streams (random bytes, a 1 GiB length, an
 #      empty frame, a frame that does not open, a half header, a flood of
 #      connections) are dropped and counted; the seed keeps its members.
@@ -82,6 +83,14 @@ for out in wrongkey wrongcluster plain; do
 		[ -z "$(status_of $out $in)" ] || fail "$out knows $in"
 	done
 done
+# An outsider is told why it is alone, once a few join rounds went
+# unanswered; a member that joined never is.
+for out in wrongkey wrongcluster plain; do
+	wait_for "$out to warn that no seed answered" 20 grep -q \
+		'level=warn msg="no seed answered: check the key and the cluster name" attempts=3 ' \
+		"$WORK/$out.log"
+done
+grep -q 'no seed answered' "$WORK/n2.log" && fail "n2 joined, yet warned that no seed answered"
 say "seed drops: unknown_key=$(stat_of n1 drops.unknown_key)" \
 	"auth_failed=$(stat_of n1 drops.auth_failed)" \
 	"unencrypted=$(stat_of n1 drops.unencrypted)"
