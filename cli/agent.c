@@ -431,7 +431,6 @@ quiesce(struct agent *a)
 	ev_timer_stop(a->loop, &a->tick_w);
 	ev_timer_stop(a->loop, &a->leave_w);
 	ev_timer_stop(a->loop, &a->sweep_w);
-	ev_timer_stop(a->loop, &a->check_w);
 	agent_streams_close_all(a);
 }
 
@@ -1225,48 +1224,6 @@ setup_node(struct agent *a, const struct keyring *kr)
 	return 0;
 }
 
-/* Is our last report of a task what the replicated state holds for its
- * slot? The state keeps the newest reports of a slot, and when several
- * nodes stop a slot just after we started it (a move decided twice
- * around a partition heal), their newer `shutdown` reports can push ours
- * out; every node then shows the slot as `assigned` and a rollout or move
- * waits for a report that is gone. Reporting again repairs it. */
-static void
-check_report(void *ctx, const struct state_task *t)
-{
-	struct agent *a = ctx;
-	const struct state_service *sv =
-		state_service_find(node_state(a->node), t->service);
-	const struct state_slot *sl = state_slot_find(sv, t->slot);
-	const char *node = state_slot_node(sv, sl);
-
-	if (!node || strcmp(node, a->opts->name) != 0)
-		return; /* not ours (any more): nothing to say */
-	for (unsigned k = 0; k < STATE_REPORTS_PER_SLOT; k++) {
-		const struct state_report *rp = state_slot_report(sv, sl, k);
-
-		if (rp && strcmp(istr_str(rp->node), a->opts->name) == 0 &&
-		    rp->state == t->state && rp->gen == t->gen &&
-		    rp->restarts == t->restarts)
-			return;
-	}
-	if (node_task_report(a->node, agent_now(a), t) == 0)
-		a->cnt.reports_refreshed++;
-}
-
-static void
-on_check(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct agent *a = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (!a->tasks_ready || a->stopping || a->nreports)
-		return;
-	task_driver_foreach(&a->tasks, check_report, a);
-	agent_pump(a);
-}
-
 /* Now and then, the logs of removed services that no task event
  * announced here (their tasks had moved away). */
 static void
@@ -1310,7 +1267,6 @@ setup_tasks(struct agent *a)
 	a->tasks_ready = true;
 	task_driver_reap_stale(&a->tasks);
 	ev_timer_start(a->loop, &a->sweep_w);
-	ev_timer_start(a->loop, &a->check_w);
 	return 0;
 }
 
@@ -1324,7 +1280,6 @@ cleanup(struct agent *a)
 	ev_timer_stop(a->loop, &a->stop_w);
 	ev_timer_stop(a->loop, &a->pump_w);
 	ev_timer_stop(a->loop, &a->sweep_w);
-	ev_timer_stop(a->loop, &a->check_w);
 	free(a->reports);
 	a->reports = NULL;
 	if (a->exit_code == 0)
@@ -1433,8 +1388,6 @@ agent_main(int argc, char **argv)
 	a->pump_w.data = a;
 	ev_timer_init(&a->sweep_w, on_sweep, AGENT_SWEEP_S, AGENT_SWEEP_S);
 	a->sweep_w.data = a;
-	ev_timer_init(&a->check_w, on_check, AGENT_CHECK_S, AGENT_CHECK_S);
-	a->check_w.data = a;
 	ev_timer_init(&a->stop_w, on_stop_bound, 0., 0.);
 	a->stop_w.data = a;
 	if (setup_paths(a) || check_keys(a) || take_data_dir(a))

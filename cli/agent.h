@@ -60,7 +60,6 @@
 #define AGENT_LEAVE_GRACE_MS   3000  /* on top of the profile's leave_timeout */
 #define AGENT_REPORTS_MAX      65536 /* task reports waiting for the node */
 #define AGENT_SWEEP_S	       60.0  /* log sweep period */
-#define AGENT_CHECK_S	       2.0   /* our task reports vs the state */
 #define AGENT_STOP_SLACK_MS    2000  /* after the tasks' SIGKILL, at exit */
 #define AGENT_JOIN_WARN_ROUNDS 3     /* unanswered join rounds, then warn */
 #define AGENT_JOIN_WARN_EVERY  10    /* ... and again every this many */
@@ -84,10 +83,8 @@ struct agent_counters {
 	uint64_t monitor_dropped;
 	uint64_t keyring_writes;
 	uint64_t keyring_write_errors;
-	uint64_t reports_dropped;   /* task reports the node refused or that
-				     * found the queue full */
-	uint64_t reports_refreshed; /* reports made again: the state had lost
-				     * ours (see agent.c) */
+	uint64_t reports_dropped; /* task reports the node refused or that
+				   * found the queue full */
 };
 
 /* A task report waiting for the node (see agent.c). */
@@ -133,7 +130,6 @@ struct agent {
 	char tasks_dir[AGENT_PATH_MAX + 16];
 	ev_timer pump_w;  /* a pump soon, for work found outside the pump */
 	ev_timer sweep_w; /* logs of removed services, every AGENT_SWEEP_S */
-	ev_timer check_w; /* our reports against the state, AGENT_CHECK_S */
 	ev_timer stop_w;  /* bounds the tasks' stop at exit */
 	unsigned tasks_stopping;      /* tasks stopped at exit (for the log) */
 	struct agent_report *reports; /* waiting for the node; see agent.c */

@@ -361,7 +361,7 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	}
 
 	codec_write_cstr(&w, "agent");
-	codec_write_map(&w, 33);
+	codec_write_map(&w, 32);
 	U("udp_send_errors", a->cnt.udp_send_errors);
 	U("udp_recv_errors", a->cnt.udp_recv_errors);
 	U("streams_in", a->cnt.streams_in);
@@ -394,7 +394,6 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	U("task_log_errors", ts->log_errors);
 	U("task_stale_killed", ts->stale_killed);
 	U("task_reports_dropped", a->cnt.reports_dropped);
-	U("task_reports_refreshed", a->cnt.reports_refreshed);
 #undef U
 	if (ctl_resp_end(&w, &c->out, off))
 		reply_error(c, req->seq, ERR_TOOBIG, "reply too large");

@@ -1027,29 +1027,6 @@ task_driver_stop(struct task_driver *d, const char *service, uint32_t slot,
 	}
 }
 
-void
-task_driver_foreach(const struct task_driver *d,
-		    void (*fn)(void *ctx, const struct state_task *t),
-		    void *ctx)
-{
-	for (const struct task_proc *p = d->procs; p; p = p->next) {
-		struct state_task t;
-
-		if (!p->reported || !p->want)
-			continue;
-		memset(&t, 0, sizeof(t));
-		t.service = p->service;
-		t.slot = p->slot;
-		t.state = p->state;
-		t.restarts = p->restarts;
-		t.exit_code = p->exit_code;
-		t.gen = p->digest;
-		t.since_ms = p->since_ms;
-		t.msg = p->msg[0] ? p->msg : NULL;
-		fn(ctx, &t);
-	}
-}
-
 unsigned
 task_driver_count(const struct task_driver *d)
 {

@@ -203,13 +203,6 @@ unsigned task_driver_stop_all(struct task_driver *d, void (*done)(void *ctx),
  * stop_all done() is not called. */
 void task_driver_shutdown(struct task_driver *d, uint32_t grace_ms);
 
-/* The last report of every task the node still gives us (not those
- * being stopped), for the agent to check against the replicated state.
- * fn must not call into the driver. */
-void task_driver_foreach(const struct task_driver *d,
-			 void (*fn)(void *ctx, const struct state_task *t),
-			 void *ctx);
-
 /* Tasks known (running, stopping, waiting to restart or done), and those
  * with a live process. */
 unsigned task_driver_count(const struct task_driver *d);
