@@ -634,7 +634,6 @@ on_event(struct agent *a, const struct node_event *ev)
 	if (m->kind == SWIM_EV_JOINED || m->kind == SWIM_EV_JOIN_FAILED)
 		a->join_pending = false;
 	if (m->kind == SWIM_EV_LEAVE_DONE) {
-		agent_ctl_leave_done(a);
 		log_begin(&r, &a->log.lg, LOG_INFO, "left the cluster");
 		log_end(&r);
 		stop_loop(a, 0);
@@ -840,7 +839,6 @@ on_leave_bound(struct ev_loop *loop, ev_timer *w, int revents)
 		      "leave did not finish in time; exiting")) {
 		log_end(&r);
 	}
-	agent_ctl_leave_done(a);
 	stop_loop(a, 0);
 }
 
@@ -1465,6 +1463,11 @@ agent_main(int argc, char **argv)
 	agent_pump(a);
 	ev_run(a->loop, 0);
 	rc = a->exit_code;
+	/* `shoal leave` hears back once the leave has spread and the tasks
+	 * are stopped (cleanup() writes it): a script that runs `shoal leave
+	 * && shutdown` cuts neither short. Not after a second signal. */
+	if (rc == 0)
+		agent_ctl_leave_done(a);
 	if (log_begin(&r, &a->log.lg, LOG_INFO, "agent stopped")) {
 		log_i64(&r, "exit", rc);
 		log_end(&r);

@@ -193,7 +193,8 @@ void agent_ctl_event(struct agent *a, const struct node_event *ev);
 /* Send a task-exit / task-failed event to every monitor. */
 void agent_ctl_task_exit(struct agent *a, uint64_t time_ms, const char *name,
 			 const struct task_exit *e);
-/* Our leave has finished: answer pending leave requests. */
+/* Our leave has finished and the tasks are stopped: answer pending leave
+ * requests (written by agent_ctl_flush() on the way out). */
 void agent_ctl_leave_done(struct agent *a);
 /* Copy a log record to monitors that asked for logs. */
 void agent_ctl_log(struct agent *a, enum log_level level, const char *line,

@@ -641,20 +641,23 @@ op_force_leave(struct agent_ctl_conn *c, const struct ctl_request *req)
 	agent_pump(a);
 }
 
+/* Answered by agent_ctl_leave_done() when the agent is done: the leave
+ * has spread and the tasks are stopped. Pending before agent_leave(), which
+ * may finish the leave inside the call (no other member alive). */
 static void
 op_leave(struct agent_ctl_conn *c, const struct ctl_request *req)
 {
 	struct agent *a = c->a;
 	int rc = 0;
 
+	c->leave_pending = true;
+	c->leave_seq = req->seq;
 	if (!a->leaving)
 		rc = agent_leave(a);
 	if (rc) {
+		c->leave_pending = false;
 		reply_error(c, req->seq, rc, "cannot leave: already stopped");
-		return;
 	}
-	c->leave_pending = true;
-	c->leave_seq = req->seq;
 }
 
 static void

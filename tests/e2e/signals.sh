@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tests/e2e/signals.sh — SIGTERM/SIGINT while tasks are stopping.
+# tests/e2e/signals.sh — how an agent with a running task stops: two
+# SIGTERMs, one SIGTERM, `shoal leave`.
 #
 #   1. A lone agent (--task-stop-grace 60s) runs a task that traps and
 #      ignores SIGTERM. SIGTERM: the agent leaves and starts stopping the
@@ -10,6 +11,9 @@
 #   2. The same with a 1 s grace and one signal: the task is killed at the
 #      grace, the agent exits 0, and logs "agent stopped" only after
 #      "tasks stopped".
+#   3. `shoal leave` on a lone agent (its leave is over at once, inside
+#      the request) running the same task: the command returns 0 once the
+#      task is stopped, and the agent exits 0.
 #
 # usage: tests/e2e/signals.sh BUILD_DIR   ($SHOAL_BIN set)
 . "$(dirname "$0")/lib.bash"
@@ -65,4 +69,12 @@ grep -q 'msg="task did not stop in time: SIGKILL"' "$WORK/s2.log" ||
 order=$(grep -o 'msg="\(tasks stopped\|agent stopped\)"' "$WORK/s2.log" | tr '\n' ' ')
 [ "$order" = 'msg="tasks stopped" msg="agent stopped" ' ] ||
 	fail "s2 logged, in order: $order"
+
+say "shoal leave on a lone agent with the same task, 1 s grace"
+run_stub s3 1s
+sh_on s3 leave >"$WORK/leave.out" 2>&1 || fail "shoal leave on s3: $(cat "$WORK/leave.out")"
+no_tasks || fail "shoal leave returned before s3's task was stopped"
+rc=0
+await_exit s3 10 || rc=$?
+[ "$rc" = 0 ] || fail "s3 exited $rc after shoal leave, wanted 0"
 say "ok"
