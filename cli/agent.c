@@ -7,17 +7,23 @@
  * node may not touch (DESIGN.md §1): sockets, a clock, OS randomness,
  * signals, files and child processes. In order:
  *
- *   start     settings (cli/opts), data dir (0700) and its lock, keys
- *             (persisted keyring > --key-file > SHOAL_KEY > insecure),
- *             sockets, control socket, the node, join.
+ *   start     settings (cli/opts), a key to run with (checked before
+ *             anything is created, so a refused start leaves nothing
+ *             behind), data dir (0700) and its lock, keys (persisted
+ *             keyring > --key-file > SHOAL_KEY > insecure), sockets,
+ *             control socket, the node, join.
  *   run       one libev loop. UDP readable -> node_recv. TCP -> streams
  *             (agent_stream.c). Timer -> node_tick. After each, agent_pump
  *             drains the outbox (datagrams sent at once; streams started)
  *             and the events (logged, handed to handlers and monitors,
  *             the keyring persisted), then re-arms the timer.
  *   stop      SIGTERM/SIGINT or `shoal leave` -> node_leave; when the node
- *             reports SWIM_EV_LEAVE_DONE (or a bound passes) we exit 0. A
- *             second signal exits at once with status 1.
+ *             reports SWIM_EV_LEAVE_DONE (or a bound passes) the network
+ *             goes quiet and the tasks are stopped, still inside the loop
+ *             (SIGTERM, SIGKILL after --task-stop-grace), and we exit 0
+ *             once the last is reaped. A second signal, at any point of
+ *             this, kills the tasks and exits at once with status 1: the
+ *             signal watchers run until the loop ends, so it is heard.
  *
  * Randomness: the node's PRNG seed and every nonce come from libsodium's
  * randombytes here, and nowhere else in shoal. Time: cli/clock.c.
@@ -410,12 +416,109 @@ persist_keyring(struct agent *a)
 	}
 }
 
+/* ---- stopping ---- */
+
+/* The node is done with the network: no more reads, timers or streams.
+ * Control clients stay (a `shoal leave` answer may still be queued), and
+ * so do the signal watchers. */
+static void
+quiesce(struct agent *a)
+{
+	if (a->udp_fd >= 0)
+		ev_io_stop(a->loop, &a->udp_w);
+	if (a->tcp_fd >= 0)
+		ev_io_stop(a->loop, &a->tcp_w);
+	ev_timer_stop(a->loop, &a->tick_w);
+	ev_timer_stop(a->loop, &a->leave_w);
+	ev_timer_stop(a->loop, &a->sweep_w);
+	agent_streams_close_all(a);
+}
+
+/* Kill every task at once (SIGKILL to each group, reaped in place). */
+static void
+kill_tasks(struct agent *a)
+{
+	if (!a->tasks_ready)
+		return;
+	task_driver_shutdown(&a->tasks, 0);
+	a->tasks_ready = false;
+}
+
+static void
+on_tasks_stopped(void *ctx)
+{
+	struct agent *a = ctx;
+	struct log_rec r;
+
+	ev_timer_stop(a->loop, &a->stop_w);
+	if (a->tasks_stopping &&
+	    log_begin(&r, &a->log.lg, LOG_INFO, "tasks stopped")) {
+		log_u64(&r, "tasks", a->tasks_stopping);
+		log_end(&r);
+	}
+	ev_break(a->loop, EVBREAK_ALL);
+}
+
+/* A task that outlives its SIGKILL (uninterruptible sleep): stop waiting;
+ * cleanup() tries once more. */
+static void
+on_stop_bound(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct agent *a = w->data;
+	struct log_rec r;
+
+	(void)loop;
+	(void)revents;
+	if (log_begin(&r, &a->log.lg, LOG_WARN,
+		      "tasks did not stop after SIGKILL; exiting")) {
+		log_u64(&r, "tasks", task_driver_count(&a->tasks));
+		log_end(&r);
+	}
+	ev_break(a->loop, EVBREAK_ALL);
+}
+
+/* Leave the loop with exit status `code`. 0 (the leave is over): stop the
+ * tasks first, on the loop, so that a second signal is still heard; the
+ * loop ends when the last one is reaped. Non-zero (a second signal): kill
+ * them at once and end the loop now. Either way "agent stopped" is logged
+ * after the tasks are gone. */
 static void
 stop_loop(struct agent *a, int code)
 {
+	struct log_rec r;
+
+	if (code) {
+		a->stopping = true;
+		a->exit_code = code;
+		quiesce(a);
+		ev_timer_stop(a->loop, &a->stop_w);
+		kill_tasks(a);
+		ev_break(a->loop, EVBREAK_ALL);
+		return;
+	}
+	if (a->stopping)
+		return; /* already stopping the tasks */
 	a->stopping = true;
-	a->exit_code = code;
-	ev_break(a->loop, EVBREAK_ALL);
+	a->exit_code = 0;
+	quiesce(a);
+	if (!a->tasks_ready) {
+		ev_break(a->loop, EVBREAK_ALL);
+		return;
+	}
+	a->tasks_stopping = task_driver_count(&a->tasks);
+	if (a->tasks_stopping &&
+	    log_begin(&r, &a->log.lg, LOG_INFO, "stopping tasks")) {
+		log_u64(&r, "tasks", a->tasks_stopping);
+		log_u64(&r, "grace_ms", a->tasks.stop_grace_ms);
+		log_end(&r);
+	}
+	/* SIGKILL comes at the grace; the bound is for what ignores it. */
+	ev_timer_set(&a->stop_w,
+		     (a->tasks.stop_grace_ms + AGENT_STOP_SLACK_MS) / 1000.0,
+		     0.);
+	ev_timer_start(a->loop, &a->stop_w);
+	/* May call on_tasks_stopped() at once. */
+	task_driver_stop_all(&a->tasks, on_tasks_stopped, a);
 }
 
 static void
@@ -528,8 +631,9 @@ on_event(struct agent *a, const struct node_event *ev)
 	}
 	agent_ctl_event(a, ev);
 	run_handlers(a, m, name);
+	if (m->kind == SWIM_EV_JOINED || m->kind == SWIM_EV_JOIN_FAILED)
+		a->join_pending = false;
 	if (m->kind == SWIM_EV_LEAVE_DONE) {
-		agent_ctl_leave_done(a);
 		log_begin(&r, &a->log.lg, LOG_INFO, "left the cluster");
 		log_end(&r);
 		stop_loop(a, 0);
@@ -639,6 +743,45 @@ task_exited(void *ctx, const struct task_exit *e)
 	run_exit_handlers(a, now, name, e);
 }
 
+/* Is this stream request one of the node's join attempts? (While the
+ * join is pending, the only streams to a seed address are joins.) */
+static bool
+is_join_request(const struct agent *a, const struct swim_out *out)
+{
+	if (!a->join_pending || out->kind != SWIM_OUT_STREAM_REQ)
+		return false;
+	for (unsigned i = 0; i < a->nseeds; i++)
+		if (addr_equal(&out->to, &a->seeds[i]))
+			return true;
+	return false;
+}
+
+/* A join round began (the node asks every seed at once, in one call; the
+ * next round starts only after the last one's streams failed): after a
+ * few without an answer, say so. A seed that is up but has another key
+ * or cluster name drops our frames like any stranger's, and the node
+ * would otherwise retry in silence, forever. */
+static void
+on_join_round(struct agent *a)
+{
+	unsigned failed = a->join_rounds++;
+	char seed[ADDR_STR_MAX];
+	struct log_rec r;
+
+	if (failed < AGENT_JOIN_WARN_ROUNDS ||
+	    (failed - AGENT_JOIN_WARN_ROUNDS) % AGENT_JOIN_WARN_EVERY)
+		return;
+	if (!log_begin(&r, &a->log.lg, LOG_WARN,
+		       "no seed answered: check the key and the cluster name"))
+		return;
+	addr_format(&a->seeds[0], seed, sizeof(seed));
+	log_u64(&r, "attempts", failed);
+	log_u64(&r, "seeds", a->nseeds);
+	log_str(&r, "seed", seed);
+	log_str(&r, "cluster", a->opts->cluster);
+	log_end(&r);
+}
+
 void
 agent_pump(struct agent *a)
 {
@@ -651,13 +794,19 @@ agent_pump(struct agent *a)
 	}
 	a->in_pump = true;
 	do {
+		bool join_round = false;
+
 		a->pump_again = false;
 		while (node_pop_out(a->node, &out)) {
-			if (out.kind == SWIM_OUT_DGRAM)
+			if (out.kind == SWIM_OUT_DGRAM) {
 				send_dgram(a, &out);
-			else
-				agent_stream_out(a, &out);
+				continue;
+			}
+			join_round |= is_join_request(a, &out);
+			agent_stream_out(a, &out);
 		}
+		if (join_round)
+			on_join_round(a);
 		while (node_pop_event(a->node, &ev))
 			on_event(a, &ev);
 		if (a->nreports && !a->stopping) {
@@ -690,7 +839,6 @@ on_leave_bound(struct ev_loop *loop, ev_timer *w, int revents)
 		      "leave did not finish in time; exiting")) {
 		log_end(&r);
 	}
-	agent_ctl_leave_done(a);
 	stop_loop(a, 0);
 }
 
@@ -833,19 +981,17 @@ start_error(const char *fmt, ...)
 	return 1;
 }
 
+/* Where the data dir and its files are; creates nothing. */
 static int
 setup_paths(struct agent *a)
 {
 	struct agent_opts *o = a->opts;
-	char why[512];
 	int n;
 
 	if (o->data_dir[0])
 		snprintf(a->data_dir, sizeof(a->data_dir), "%s", o->data_dir);
 	else if (agent_default_data_dir(a->data_dir, sizeof(a->data_dir)))
 		return start_error("no data dir: set HOME or pass --data-dir");
-	if (agent_mkdir_private(a->data_dir, why, sizeof(why)))
-		return start_error("data dir: %s", why);
 	snprintf(a->keyring_path, sizeof(a->keyring_path), "%s/%s", a->data_dir,
 		 KEYFILE_KEYRING_NAME);
 	snprintf(a->lock_path, sizeof(a->lock_path), "%s/agent.lock",
@@ -860,6 +1006,17 @@ setup_paths(struct agent *a)
 		return start_error("control socket path is longer than %zu "
 				   "bytes; pass a shorter --socket",
 				   sizeof(a->socket_path) - 1);
+	return 0;
+}
+
+/* Make the data dir (0700) and take its lock. */
+static int
+take_data_dir(struct agent *a)
+{
+	char why[512];
+
+	if (agent_mkdir_private(a->data_dir, why, sizeof(why)))
+		return start_error("data dir: %s", why);
 	a->lock_fd = open(a->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (a->lock_fd < 0)
 		return start_error("%s: %s", a->lock_path, strerror(errno));
@@ -868,6 +1025,54 @@ setup_paths(struct agent *a)
 				   "%s",
 				   a->data_dir);
 	return 0;
+}
+
+static const char no_key_msg[] =
+	"no encryption key: make one with `shoal keygen > shoal.key` and "
+	"pass --key-file shoal.key (or set SHOAL_KEY), or run with "
+	"--insecure-no-encryption";
+
+/* The key given by --key-file or SHOAL_KEY (one of them is set) into kr;
+ * a start-up error if it cannot be read. */
+static int
+read_given_key(struct agent *a, struct keyring *kr)
+{
+	struct agent_opts *o = a->opts;
+	char why[256];
+
+	if (o->key_file[0]) {
+		if (keyfile_read(o->key_file, kr, why, sizeof(why)))
+			return start_error("--key-file %s: %s", o->key_file,
+					   why);
+	} else if (keyfile_parse(o->key, strlen(o->key), kr, why,
+				 sizeof(why))) {
+		return start_error("SHOAL_KEY: %s (make a key with "
+				   "`shoal keygen`)",
+				   why);
+	}
+	return 0;
+}
+
+/* Before anything is created: refuse a start that has no key to run
+ * with (none given, none persisted, not insecure) or whose given key
+ * cannot be read, so that a refused start leaves no data dir or lock
+ * behind. A persisted keyring wins over the given key (load_keys), so
+ * with one on disk there is nothing to check here. */
+static int
+check_keys(struct agent *a)
+{
+	struct agent_opts *o = a->opts;
+	struct keyring kr;
+	struct stat sb;
+	int rc;
+
+	if (stat(a->keyring_path, &sb) == 0 || errno != ENOENT)
+		return 0; /* persisted, or load_keys says what is wrong */
+	if (!o->key_file[0] && !o->key[0])
+		return o->insecure ? 0 : start_error("%s", no_key_msg);
+	rc = read_given_key(a, &kr);
+	sodium_memzero(&kr, sizeof(kr));
+	return rc;
 }
 
 static int
@@ -916,18 +1121,9 @@ load_keys(struct agent *a, struct keyring *kr)
 	}
 	if (rc != ERR_NOENT)
 		return start_error("%s: %s", a->keyring_path, why);
-	if (o->key_file[0]) {
-		rc = keyfile_read(o->key_file, kr, why, sizeof(why));
-		if (rc)
-			return start_error("--key-file %s: %s", o->key_file,
-					   why);
-	} else if (o->key[0]) {
-		rc = keyfile_parse(o->key, strlen(o->key), kr, why,
-				   sizeof(why));
-		if (rc)
-			return start_error("SHOAL_KEY: %s (make a key with "
-					   "`shoal keygen`)",
-					   why);
+	if (o->key_file[0] || o->key[0]) {
+		if (read_given_key(a, kr))
+			return 1;
 	} else if (o->insecure) {
 		keyring_init(kr);
 		if (log_begin(&r, &a->log.lg, LOG_WARN,
@@ -938,10 +1134,7 @@ load_keys(struct agent *a, struct keyring *kr)
 		}
 		return 0;
 	} else {
-		return start_error(
-			"no encryption key: make one with `shoal keygen > "
-			"shoal.key` and pass --key-file shoal.key (or set "
-			"SHOAL_KEY), or run with --insecure-no-encryption");
+		return start_error("%s", no_key_msg);
 	}
 	if (keyfile_write(a->keyring_path, kr))
 		return start_error("cannot write %s: %s", a->keyring_path,
@@ -1029,48 +1222,6 @@ setup_node(struct agent *a, const struct keyring *kr)
 	return 0;
 }
 
-/* Is our last report of a task what the replicated state holds for its
- * slot? The state keeps the newest reports of a slot, and when several
- * nodes stop a slot just after we started it (a move decided twice
- * around a partition heal), their newer `shutdown` reports can push ours
- * out; every node then shows the slot as `assigned` and a rollout or move
- * waits for a report that is gone. Reporting again repairs it. */
-static void
-check_report(void *ctx, const struct state_task *t)
-{
-	struct agent *a = ctx;
-	const struct state_service *sv =
-		state_service_find(node_state(a->node), t->service);
-	const struct state_slot *sl = state_slot_find(sv, t->slot);
-	const char *node = state_slot_node(sv, sl);
-
-	if (!node || strcmp(node, a->opts->name) != 0)
-		return; /* not ours (any more): nothing to say */
-	for (unsigned k = 0; k < STATE_REPORTS_PER_SLOT; k++) {
-		const struct state_report *rp = state_slot_report(sv, sl, k);
-
-		if (rp && strcmp(istr_str(rp->node), a->opts->name) == 0 &&
-		    rp->state == t->state && rp->gen == t->gen &&
-		    rp->restarts == t->restarts)
-			return;
-	}
-	if (node_task_report(a->node, agent_now(a), t) == 0)
-		a->cnt.reports_refreshed++;
-}
-
-static void
-on_check(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct agent *a = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (!a->tasks_ready || a->stopping || a->nreports)
-		return;
-	task_driver_foreach(&a->tasks, check_report, a);
-	agent_pump(a);
-}
-
 /* Now and then, the logs of removed services that no task event
  * announced here (their tasks had moved away). */
 static void
@@ -1114,24 +1265,19 @@ setup_tasks(struct agent *a)
 	a->tasks_ready = true;
 	task_driver_reap_stale(&a->tasks);
 	ev_timer_start(a->loop, &a->sweep_w);
-	ev_timer_start(a->loop, &a->check_w);
 	return 0;
 }
 
 static void
 cleanup(struct agent *a)
 {
-	if (a->tasks_ready) {
-		/* A graceful exit stops tasks as a stop does; a forced one
-		 * kills them at once. */
-		task_driver_shutdown(&a->tasks, a->exit_code == 0
-							? a->opts->stop_grace_ms
-							: 0);
-		a->tasks_ready = false;
-	}
+	/* The loop stopped the tasks (or killed them, after a second
+	 * signal); only a start-up error or a task that survived SIGKILL
+	 * leaves anything here, and that is killed at once. */
+	kill_tasks(a);
+	ev_timer_stop(a->loop, &a->stop_w);
 	ev_timer_stop(a->loop, &a->pump_w);
 	ev_timer_stop(a->loop, &a->sweep_w);
-	ev_timer_stop(a->loop, &a->check_w);
 	free(a->reports);
 	a->reports = NULL;
 	if (a->exit_code == 0)
@@ -1240,9 +1386,9 @@ agent_main(int argc, char **argv)
 	a->pump_w.data = a;
 	ev_timer_init(&a->sweep_w, on_sweep, AGENT_SWEEP_S, AGENT_SWEEP_S);
 	a->sweep_w.data = a;
-	ev_timer_init(&a->check_w, on_check, AGENT_CHECK_S, AGENT_CHECK_S);
-	a->check_w.data = a;
-	if (setup_paths(a))
+	ev_timer_init(&a->stop_w, on_stop_bound, 0., 0.);
+	a->stop_w.data = a;
+	if (setup_paths(a) || check_keys(a) || take_data_dir(a))
 		goto out_cleanup;
 	if (load_keys(a, &kr))
 		goto out_cleanup;
@@ -1297,6 +1443,9 @@ agent_main(int argc, char **argv)
 	if (a->nseeds) {
 		int jr = node_join(a->node, agent_now(a), a->seeds, a->nseeds);
 
+		/* Its first round is in the outbox: counted by the pump. */
+		a->join_pending = jr == 0;
+
 		if (log_begin(&r, &a->log.lg, jr ? LOG_ERROR : LOG_INFO,
 			      "joining")) {
 			for (unsigned i = 0; i < a->nseeds && i < 4; i++) {
@@ -1314,6 +1463,11 @@ agent_main(int argc, char **argv)
 	agent_pump(a);
 	ev_run(a->loop, 0);
 	rc = a->exit_code;
+	/* `shoal leave` hears back once the leave has spread and the tasks
+	 * are stopped (cleanup() writes it): a script that runs `shoal leave
+	 * && shutdown` cuts neither short. Not after a second signal. */
+	if (rc == 0)
+		agent_ctl_leave_done(a);
 	if (log_begin(&r, &a->log.lg, LOG_INFO, "agent stopped")) {
 		log_i64(&r, "exit", rc);
 		log_end(&r);

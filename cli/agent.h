@@ -60,7 +60,9 @@
 #define AGENT_LEAVE_GRACE_MS   3000  /* on top of the profile's leave_timeout */
 #define AGENT_REPORTS_MAX      65536 /* task reports waiting for the node */
 #define AGENT_SWEEP_S	       60.0  /* log sweep period */
-#define AGENT_CHECK_S	       2.0   /* our task reports vs the state */
+#define AGENT_STOP_SLACK_MS    2000  /* after the tasks' SIGKILL, at exit */
+#define AGENT_JOIN_WARN_ROUNDS 3     /* unanswered join rounds, then warn */
+#define AGENT_JOIN_WARN_EVERY  10    /* ... and again every this many */
 
 struct agent_stream;
 struct agent_ctl_conn;
@@ -81,10 +83,8 @@ struct agent_counters {
 	uint64_t monitor_dropped;
 	uint64_t keyring_writes;
 	uint64_t keyring_write_errors;
-	uint64_t reports_dropped;   /* task reports the node refused or that
-				     * found the queue full */
-	uint64_t reports_refreshed; /* reports made again: the state had lost
-				     * ours (see agent.c) */
+	uint64_t reports_dropped; /* task reports the node refused or that
+				   * found the queue full */
 };
 
 /* A task report waiting for the node (see agent.c). */
@@ -109,6 +109,8 @@ struct agent {
 	struct addr advertise; /* what we tell others */
 	struct addr seeds[AGENT_JOIN_MAX];
 	unsigned nseeds;
+	bool join_pending;    /* joining, and no seed has answered yet */
+	unsigned join_rounds; /* join rounds started while pending */
 
 	char data_dir[AGENT_PATH_MAX];
 	char socket_path[108];
@@ -128,7 +130,8 @@ struct agent {
 	char tasks_dir[AGENT_PATH_MAX + 16];
 	ev_timer pump_w;  /* a pump soon, for work found outside the pump */
 	ev_timer sweep_w; /* logs of removed services, every AGENT_SWEEP_S */
-	ev_timer check_w; /* our reports against the state, AGENT_CHECK_S */
+	ev_timer stop_w;  /* bounds the tasks' stop at exit */
+	unsigned tasks_stopping;      /* tasks stopped at exit (for the log) */
 	struct agent_report *reports; /* waiting for the node; see agent.c */
 	unsigned nreports, reports_cap;
 
@@ -190,7 +193,8 @@ void agent_ctl_event(struct agent *a, const struct node_event *ev);
 /* Send a task-exit / task-failed event to every monitor. */
 void agent_ctl_task_exit(struct agent *a, uint64_t time_ms, const char *name,
 			 const struct task_exit *e);
-/* Our leave has finished: answer pending leave requests. */
+/* Our leave has finished and the tasks are stopped: answer pending leave
+ * requests (written by agent_ctl_flush() on the way out). */
 void agent_ctl_leave_done(struct agent *a);
 /* Copy a log record to monitors that asked for logs. */
 void agent_ctl_log(struct agent *a, enum log_level level, const char *line,

@@ -210,24 +210,45 @@ write_member(struct codec_writer *w, const struct agent *a,
 	codec_write_bool(w, manager[0] && strcmp(manager, mi->name) == 0);
 }
 
+static int
+member_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct swim_member_info *)x)->name,
+		      ((const struct swim_member_info *)y)->name);
+}
+
+/* Sorted by name, as `shoal members` prints them, so that JSON and
+ * scripts reading the socket see the same order. */
 static void
 op_members(struct agent_ctl_conn *c, const struct ctl_request *req)
 {
 	const struct swim *sw = node_swim(c->a->node);
-	struct swim_member_info mi;
+	struct swim_member_info mi, *all;
 	struct node_manager_status ms;
 	struct codec_writer w;
-	size_t cur = 0, n = 0, off;
+	size_t cur = 0, n = 0, got = 0, off;
 
 	node_manager_status(c->a->node, &ms);
 	while (swim_member_next(sw, &cur, &mi))
 		n++;
+	/* The names point into the member table, which does not change
+	 * during this call. */
+	all = malloc((n ? n : 1) * sizeof(*all));
+	if (!all) {
+		reply_error(c, req->seq, ERR_NOMEM, "out of memory");
+		return;
+	}
+	cur = 0;
+	while (got < n && swim_member_next(sw, &cur, &all[got]))
+		got++;
+	n = got;
+	qsort(all, n, sizeof(*all), member_cmp);
 	off = ctl_resp_begin(&w, &c->out, req->seq, true, 1);
 	codec_write_cstr(&w, "members");
 	codec_write_array(&w, (uint32_t)n);
-	cur = 0;
-	while (n-- && swim_member_next(sw, &cur, &mi))
-		write_member(&w, c->a, &mi, ms.manager);
+	for (size_t i = 0; i < n; i++)
+		write_member(&w, c->a, &all[i], ms.manager);
+	free(all);
 	if (ctl_resp_end(&w, &c->out, off))
 		reply_error(c, req->seq, ERR_TOOBIG, "reply too large");
 }
@@ -340,7 +361,7 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	}
 
 	codec_write_cstr(&w, "agent");
-	codec_write_map(&w, 33);
+	codec_write_map(&w, 32);
 	U("udp_send_errors", a->cnt.udp_send_errors);
 	U("udp_recv_errors", a->cnt.udp_recv_errors);
 	U("streams_in", a->cnt.streams_in);
@@ -373,7 +394,6 @@ op_info(struct agent_ctl_conn *c, const struct ctl_request *req)
 	U("task_log_errors", ts->log_errors);
 	U("task_stale_killed", ts->stale_killed);
 	U("task_reports_dropped", a->cnt.reports_dropped);
-	U("task_reports_refreshed", a->cnt.reports_refreshed);
 #undef U
 	if (ctl_resp_end(&w, &c->out, off))
 		reply_error(c, req->seq, ERR_TOOBIG, "reply too large");
@@ -621,20 +641,23 @@ op_force_leave(struct agent_ctl_conn *c, const struct ctl_request *req)
 	agent_pump(a);
 }
 
+/* Answered by agent_ctl_leave_done() when the agent is done: the leave
+ * has spread and the tasks are stopped. Pending before agent_leave(), which
+ * may finish the leave inside the call (no other member alive). */
 static void
 op_leave(struct agent_ctl_conn *c, const struct ctl_request *req)
 {
 	struct agent *a = c->a;
 	int rc = 0;
 
+	c->leave_pending = true;
+	c->leave_seq = req->seq;
 	if (!a->leaving)
 		rc = agent_leave(a);
 	if (rc) {
+		c->leave_pending = false;
 		reply_error(c, req->seq, rc, "cannot leave: already stopped");
-		return;
 	}
-	c->leave_pending = true;
-	c->leave_seq = req->seq;
 }
 
 static void

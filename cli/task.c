@@ -15,7 +15,11 @@
  * bytes: its errno), the exit through ev_child, the output through an
  * ev_io that appends to the log file, and the stop's SIGKILL through an
  * ev_timer. Everything the child needs (path, argv, environment) is built
- * before fork(), so the child does only async-signal-safe work.
+ * before fork(), so the child does only async-signal-safe work. The
+ * agent's graceful exit stops every task the same way, on the loop
+ * (task_driver_stop_all), so a second signal is still heard while a task
+ * takes its grace period; only task_driver_shutdown(), which frees
+ * whatever is left once the loop has ended, waits in place.
  *
  * Invariants: a slot has at most one task_proc, and a task_proc at most
  * one process; a proc in STOPPING is never launched until reaped (a START
@@ -594,6 +598,19 @@ proc_free(struct task_proc *p)
 	free(p);
 }
 
+/* After task_driver_stop_all(): tell the agent once the last task is
+ * gone. */
+static void
+check_stopped_all(struct task_driver *d)
+{
+	void (*fn)(void *ctx) = d->stopped_all;
+
+	if (!fn || !d->shutting_down || d->nprocs)
+		return;
+	d->stopped_all = NULL;
+	fn(d->stopped_all_ctx);
+}
+
 /* Take the parked START / RESTART, if any. */
 static bool
 take_next(struct task_proc *p)
@@ -726,6 +743,7 @@ exited(struct task_proc *p, int status)
 			launch(p);
 		} else if (!p->want || d->shutting_down) {
 			proc_free(p);
+			check_stopped_all(d);
 		} else {
 			launch(p); /* wanted, with nothing newer: again */
 		}
@@ -1004,30 +1022,8 @@ task_driver_stop(struct task_driver *d, const char *service, uint32_t slot,
 		log_task(p, LOG_INFO, "task stopped", NULL, NULL);
 		report(p, TASK_SHUTDOWN, NULL);
 		proc_free(p);
+		check_stopped_all(d);
 		break;
-	}
-}
-
-void
-task_driver_foreach(const struct task_driver *d,
-		    void (*fn)(void *ctx, const struct state_task *t),
-		    void *ctx)
-{
-	for (const struct task_proc *p = d->procs; p; p = p->next) {
-		struct state_task t;
-
-		if (!p->reported || !p->want)
-			continue;
-		memset(&t, 0, sizeof(t));
-		t.service = p->service;
-		t.slot = p->slot;
-		t.state = p->state;
-		t.restarts = p->restarts;
-		t.exit_code = p->exit_code;
-		t.gen = p->digest;
-		t.since_ms = p->since_ms;
-		t.msg = p->msg[0] ? p->msg : NULL;
-		fn(ctx, &t);
 	}
 }
 
@@ -1279,6 +1275,37 @@ task_driver_reap_stale(struct task_driver *d)
 
 /* ---- shutdown ---- */
 
+unsigned
+task_driver_stop_all(struct task_driver *d, void (*done)(void *ctx), void *ctx)
+{
+	struct task_proc *p, *next;
+	unsigned stopping = 0;
+
+	d->shutting_down = true;
+	d->stopped_all = done;
+	d->stopped_all_ctx = ctx;
+	for (p = d->procs; p; p = next) {
+		next = p->next;
+		ev_timer_stop(d->loop, &p->restart_w);
+		p->want = false;
+		p->has_next = false;
+		switch (p->phase) {
+		case PH_RUNNING:
+			begin_stop(p);
+			stopping++;
+			break;
+		case PH_STOPPING:
+			stopping++; /* its SIGKILL timer is already running */
+			break;
+		case PH_IDLE:
+			proc_free(p); /* no process: nothing to wait for */
+			break;
+		}
+	}
+	check_stopped_all(d);
+	return stopping;
+}
+
 void
 task_driver_shutdown(struct task_driver *d, uint32_t grace_ms)
 {
@@ -1286,6 +1313,7 @@ task_driver_shutdown(struct task_driver *d, uint32_t grace_ms)
 	unsigned alive;
 
 	d->shutting_down = true;
+	d->stopped_all = NULL;
 	for (struct task_proc *p = d->procs; p; p = p->next) {
 		ev_child_stop(d->loop, &p->child_w);
 		ev_timer_stop(d->loop, &p->restart_w);

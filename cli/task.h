@@ -143,6 +143,8 @@ struct task_driver {
 	struct task_proc *procs;
 	unsigned nprocs;
 	bool shutting_down;
+	void (*stopped_all)(void *ctx); /* task_driver_stop_all()'s done */
+	void *stopped_all_ctx;
 	struct task_driver_stats st;
 };
 
@@ -182,17 +184,24 @@ unsigned task_driver_sweep_logs(struct task_driver *d,
 				bool (*gone)(void *ctx, const char *service),
 				void *ctx);
 
+/* Stop every task as task_driver_stop() does (SIGTERM to the group,
+ * SIGKILL stop_grace_ms later), without blocking, and take no new task
+ * from now on: the agent's graceful exit, whose loop (and its signal
+ * watchers) keeps running while the tasks go. Tasks are reported
+ * `shutdown` as they are reaped. done(ctx) is called once, when no task
+ * is left: from here if none runs, else from the watcher that reaps the
+ * last one; it may stop the loop but must not call into the driver.
+ * task_driver_shutdown() must still be called to free the driver. Returns
+ * how many processes are being stopped. */
+unsigned task_driver_stop_all(struct task_driver *d, void (*done)(void *ctx),
+			      void *ctx);
+
 /* Stop every task and wait for them, blocking, at most grace_ms (then
  * SIGKILL), and free everything. For the agent's exit, after the loop
- * has stopped; grace_ms 0 kills at once. */
+ * has stopped (after task_driver_stop_all() nothing is left, unless a
+ * second signal cut it short); grace_ms 0 kills at once. A pending
+ * stop_all done() is not called. */
 void task_driver_shutdown(struct task_driver *d, uint32_t grace_ms);
-
-/* The last report of every task the node still gives us (not those
- * being stopped), for the agent to check against the replicated state.
- * fn must not call into the driver. */
-void task_driver_foreach(const struct task_driver *d,
-			 void (*fn)(void *ctx, const struct state_task *t),
-			 void *ctx);
 
 /* Tasks known (running, stopping, waiting to restart or done), and those
  * with a live process. */

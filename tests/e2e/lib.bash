@@ -31,9 +31,15 @@ declare -A SOCK_OF=()
 WORK=""
 KEY=""
 # Short timers so failures are detected in about a second; tests assert
-# what happens, never how fast. retransmit_mult is lan's 4, not local's 2:
-# with 2, small clusters lose broadcasts (see docs/AGENT.md, "known
-# protocol issues").
+# what happens, never how fast. retransmit_mult is lan's 4, not local's 2.
+# It began as a workaround for a gossip bug that starved one member of
+# broadcasts (fixed by 756a32d), and stays for another reason: with 2, a
+# 5-member cluster sends each update 2 x ceil(log10 6) = 2 times per node,
+# half of lan's, and the scheduler's state visibly spreads slower (not
+# looked into further). Measured without it: services.sh took 22-32 s
+# instead of 14-16 s and failed 1 run in 8 (a removed service still
+# listed on a node checked right after its processes stopped); keys.sh
+# 7 s instead of 4.4 s.
 E2E_SETS=(--profile local --set retransmit_mult=4
 	--set probe_interval=300ms --set probe_timeout=150ms
 	--set gossip_interval=50ms --set push_pull_interval=3s

@@ -16,6 +16,8 @@
 #      its own side alive.
 #   4. Heal (delete the tables): the periodic reconnect to failed members
 #      brings everyone back to one cluster of 4 alive.
+#   5. `shoal leave` on h3: the command returns 0, h3's agent exits 0 and
+#      every other host reports it left; h3 restarts and rejoins.
 #
 #   A service runs across the hosts throughout: `--replicas 6 -- sleep
 #   1000` runs exactly once per replica (processes and `service ps` on
@@ -25,7 +27,8 @@
 #   processes keep running: a quorum counts alive voters only, and a
 #   failed member's slots move only after a one-probe grace; see
 #   docs/SCHEDULING.md §4); after the heal one manager and every replica
-#   once; at the end h2 "crashes" (agent killed, link down) and its
+#   once; h3's replicas move when it leaves and are spread again when it
+#   is back; at the end h2 "crashes" (agent killed, link down) and its
 #   replicas move to the other hosts (the time it takes is printed).
 #
 # Needs root (namespaces, nftables). Skips (77) when not root, unless
@@ -210,8 +213,22 @@ for h in $HOSTS; do
 done
 wait_replicas "6 replicas, each once, after the heal" 6 $HOSTS
 sh_on h3 info | grep -q "^manager: *h[1-4] (term" || fail "no manager after the heal"
-say "task reports made again after the state lost them:" \
-	"$(for h in $HOSTS; do printf '%s=%s ' $h "$(stat_of $h agent.task_reports_refreshed)"; done)"
+
+say "shoal leave on h3: it exits 0, every host reports it left, its replicas move"
+LEAVE_OUT=$(sh_on h3 leave 2>&1) || fail "shoal leave on h3: $LEAVE_OUT"
+rc=0
+await_exit h3 20 || rc=$?
+[ "$rc" = 0 ] || fail "h3 exited $rc after shoal leave"
+for h in h1 h2 h4; do
+	wait_for "$h to report h3 left" 30 status_is $h h3 left
+done
+wait_replicas "web running without h3" 6 --not h3 h1 h2 h4
+say "h3 restarts and rejoins"
+host_agent h3
+for h in $HOSTS; do
+	wait_for "$h to see 4 alive after h3 came back" 30 alive_count_is $h 4
+done
+wait_replicas "6 replicas, each once, after h3 rejoined" 6 $HOSTS
 
 say "h2 crashes (agent killed, link down): its replicas move"
 kill9 h2

@@ -4,13 +4,15 @@
 # out.
 #
 #   1. Without a key the agent refuses to start, with a one-line error that
-#      says how to make one; a malformed key file is refused too.
+#      says how to make one; a malformed key file is refused too; neither
+#      refused start creates its data dir or anything in it.
 #   2. A three-agent cluster forms with the shared key.
 #   3. An agent with another key, one with the right key but another
 #      cluster name, and one running --insecure-no-encryption all try to
 #      join through the seed: none ever appears in any member list, each
 #      sees only itself, and the seed's counters show the dropped packets
-#      (unknown_key, auth_failed and unencrypted).
+#      (unknown_key, auth_failed and unencrypted); each outsider logs a
+#      warning that no seed answered (check the key and the cluster name).
 #   4. Garbage datagrams and TCP streams (random bytes, a 1 GiB length, an
 #      empty frame, a frame that does not open, a half header, a flood of
 #      connections) are dropped and counted; the seed keeps its members.
@@ -21,20 +23,25 @@
 . "$(dirname "$0")/lib.bash"
 e2e_init
 
-say "no key: refused with a hint"
-mkdir -p "$WORK/nokey"
+say "no key: refused with a hint, nothing created"
 if "$SHOAL_BIN" agent --name nokey --bind 127.0.0.1:0 --data-dir "$WORK/nokey" \
 	>"$WORK/nokey.out" 2>&1; then
 	fail "an agent started without a key"
 fi
 [ "$(wc -l <"$WORK/nokey.out")" -eq 1 ] || fail "not one line: $(cat "$WORK/nokey.out")"
 grep -q "shoal keygen" "$WORK/nokey.out" || fail "no keygen hint: $(cat "$WORK/nokey.out")"
+[ ! -e "$WORK/nokey" ] || fail "a refused start left $(ls -A "$WORK/nokey" | tr '\n' ' ')in its data dir"
+mkdir -p "$WORK/nokey2"
+"$SHOAL_BIN" agent --name nokey --bind 127.0.0.1:0 --data-dir "$WORK/nokey2" \
+	>/dev/null 2>&1 && fail "an agent started without a key"
+[ -z "$(ls -A "$WORK/nokey2")" ] || fail "a refused start left $(ls -A "$WORK/nokey2" | tr '\n' ' ')behind"
 echo "not-a-key" >"$WORK/bad.key"
 if "$SHOAL_BIN" agent --name bad --bind 127.0.0.1:0 --data-dir "$WORK/badkey" \
 	--key-file "$WORK/bad.key" >"$WORK/badkey.out" 2>&1; then
 	fail "an agent started with a malformed key"
 fi
 grep -q "line 1" "$WORK/badkey.out" || fail "bad key error: $(cat "$WORK/badkey.out")"
+[ ! -e "$WORK/badkey" ] || fail "a refused start (bad key) made its data dir"
 
 say "a cluster of three with the shared key (n3 via SHOAL_KEY)"
 start_loopback n1 --key-file "$KEY" \
@@ -76,6 +83,14 @@ for out in wrongkey wrongcluster plain; do
 		[ -z "$(status_of $out $in)" ] || fail "$out knows $in"
 	done
 done
+# An outsider is told why it is alone, once a few join rounds went
+# unanswered; a member that joined never is.
+for out in wrongkey wrongcluster plain; do
+	wait_for "$out to warn that no seed answered" 20 grep -q \
+		'level=warn msg="no seed answered: check the key and the cluster name" attempts=3 ' \
+		"$WORK/$out.log"
+done
+grep -q 'no seed answered' "$WORK/n2.log" && fail "n2 joined, yet warned that no seed answered"
 say "seed drops: unknown_key=$(stat_of n1 drops.unknown_key)" \
 	"auth_failed=$(stat_of n1 drops.auth_failed)" \
 	"unencrypted=$(stat_of n1 drops.unencrypted)"

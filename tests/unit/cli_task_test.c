@@ -8,7 +8,8 @@
  * window), exec failures reported as rejected with the reason, stop with
  * SIGTERM and SIGKILL after the grace, a rolling restart, a START while
  * the old process is still stopping, the task bound, log rotation,
- * shutdown, and killing what a crashed agent left behind.
+ * stopping every task on the loop (the agent's exit), shutdown, and
+ * killing what a crashed agent left behind.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -528,6 +529,86 @@ test_kill_after_grace(void **state)
 }
 
 static void
+on_stopped_all(void *ctx)
+{
+	(*(unsigned *)ctx)++;
+}
+
+static bool
+stopped_all_once(struct fx *f, const void *arg)
+{
+	(void)f;
+	return *(const unsigned *)arg == 1;
+}
+
+/* The agent's graceful exit: every task stopped on the loop (a polite
+ * one at SIGTERM, a stubborn one at SIGKILL after the grace, one that had
+ * already exited at once), done() once at the end, no new task taken. */
+static void
+test_stop_all(void **state)
+{
+	static struct fx f;
+	struct spec polite, stubborn, once;
+	unsigned done = 0;
+	pid_t p1, p2;
+
+	(void)state;
+	fx_init(&f, 300, 0, 0);
+	/* Nothing running: done at once. */
+	assert_int_equal(task_driver_stop_all(&f.d, on_stopped_all, &done), 0);
+	assert_int_equal(done, 1);
+	fx_destroy(&f);
+
+	fx_init(&f, 300, 0, 0);
+	done = 0;
+	make_spec(&polite, "exec sleep 100", SPEC_RESTART_ANY, 20, 0);
+	make_spec(&stubborn,
+		  "trap '' TERM; echo ready; while :; do sleep 0.05; done",
+		  SPEC_RESTART_ANY, 20, 0);
+	make_spec(&once, "exit 0", SPEC_RESTART_NONE, 20, 0);
+	task_driver_start(&f.d, "once", 0, 1, &once);
+	assert_true(run_until(&f, final_exit, NULL));
+	task_driver_start(&f.d, "polite", 0, 1, &polite);
+	task_driver_start(&f.d, "stubborn", 0, 1, &stubborn);
+	{
+		char path[256];
+		char *text = NULL;
+
+		snprintf(path, sizeof(path), "%s/stubborn.0.log", f.dir);
+		for (int i = 0; i < 500; i++) {
+			text = read_file(path);
+			if (text && strstr(text, "ready"))
+				break;
+			run_for(&f, 20);
+		}
+		assert_non_null(text);
+	}
+	assert_true(run_until(&f, last_is, &(int){TASK_RUNNING}));
+	p1 = task_driver_pid(&f.d, "polite", 0);
+	p2 = task_driver_pid(&f.d, "stubborn", 0);
+	assert_true(p1 > 0 && p2 > 0);
+	assert_int_equal(task_driver_count(&f.d), 3);
+	assert_int_equal(task_driver_stop_all(&f.d, on_stopped_all, &done), 2);
+	assert_int_equal(task_driver_count(&f.d), 2); /* "once" is gone */
+	assert_int_equal(done, 0);
+	/* No new task while stopping. */
+	task_driver_start(&f.d, "late", 0, 1, &polite);
+	assert_int_equal(task_driver_count(&f.d), 2);
+	assert_true(run_until(&f, stopped_all_once, &done));
+	assert_int_equal(task_driver_count(&f.d), 0);
+	assert_int_equal(f.d.st.killed, 1);
+	assert_false(group_alive(p1));
+	assert_false(group_alive(p2));
+	assert_int_equal(f.rep[f.nrep - 1].state, TASK_SHUTDOWN);
+	run_for(&f, 50);
+	assert_int_equal(done, 1);
+	spec_destroy(&polite);
+	spec_destroy(&stubborn);
+	spec_destroy(&once);
+	fx_destroy(&f);
+}
+
+static void
 test_rolling_restart_and_restart_while_stopping(void **state)
 {
 	static struct fx f;
@@ -593,7 +674,10 @@ test_bounds_and_rotation(void **state)
 	assert_non_null(strstr(f.rep[f.nrep - 1].msg, "at most 1 tasks"));
 	wait_state(&f, TASK_RUNNING);
 	snprintf(path, sizeof(path), "%s/log.0.log.1", f.dir);
-	for (int i = 0; i < 100 && stat(path, &sb); i++)
+	/* 12 kB of output: wait for the second rotation, not just the first
+	 * (under load the first can be all there is when .log.1 appears). */
+	for (int i = 0;
+	     i < 250 && (stat(path, &sb) || f.d.st.log_rotations < 2); i++)
 		run_for(&f, 20);
 	/* The first rotation made log.1; 12 kB of output make a second
 	 * one, which a slow machine (valgrind) may not have reached yet. */
@@ -706,6 +790,7 @@ main(void)
 		cmocka_unit_test(test_restart_policy),
 		cmocka_unit_test(test_rejected),
 		cmocka_unit_test(test_kill_after_grace),
+		cmocka_unit_test(test_stop_all),
 		cmocka_unit_test(
 			test_rolling_restart_and_restart_while_stopping),
 		cmocka_unit_test(test_bounds_and_rotation),
