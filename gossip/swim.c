@@ -2673,6 +2673,12 @@ swim_is_stopped(const struct swim *s)
 	return s->stopped;
 }
 
+bool
+swim_is_joining(const struct swim *s)
+{
+	return s->joining && !s->joined;
+}
+
 int
 swim_set_meta(struct swim *s, uint64_t now, const void *meta, size_t n)
 {

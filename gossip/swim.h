@@ -248,6 +248,10 @@ int swim_leave(struct swim *s, uint64_t now_ms);
 
 /* True once SWIM_EV_LEAVE_DONE was emitted: the node ignores input. */
 bool swim_is_stopped(const struct swim *s);
+/* A join is under way: swim_join() had seeds other than ourselves and
+ * none has answered yet, nor has the join given up (SWIM_EV_JOINED or
+ * SWIM_EV_JOIN_FAILED ends it). */
+bool swim_is_joining(const struct swim *s);
 
 /* Replace our metadata (<= SWIM_META_MAX bytes); spread with a new
  * incarnation. 0, ERR_TOOBIG or ERR_NOMEM. */

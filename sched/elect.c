@@ -100,6 +100,14 @@ elect_set_eligible(struct elect *e, bool eligible)
 	e->eligible = eligible;
 }
 
+void
+elect_set_hold(struct elect *e, bool hold, uint64_t now_ms)
+{
+	if (e->hold && !hold)
+		e->vacant_since_ms = now_ms;
+	e->hold = hold;
+}
+
 static void
 push_event(struct elect *e, uint64_t now_ms)
 {
@@ -269,7 +277,7 @@ elect_update(struct elect *e, const struct elect_view *v, uint64_t now_ms)
 
 	if (!e->effective && e->quorum && claim_candidate(e, v, best)) {
 		copy_name(e->waiting_for, best);
-		if (!strcmp(best, e->self) &&
+		if (!strcmp(best, e->self) && !e->hold &&
 		    now_ms >= e->vacant_since_ms + e->claim_delay_ms) {
 			e->max_term++;
 			e->term = e->max_term;
@@ -300,7 +308,8 @@ elect_update(struct elect *e, const struct elect_view *v, uint64_t now_ms)
 uint64_t
 elect_next_deadline(const struct elect *e)
 {
-	if (e->reason != ELECT_WAITING || strcmp(e->waiting_for, e->self))
+	if (e->reason != ELECT_WAITING || e->hold ||
+	    strcmp(e->waiting_for, e->self))
 		return UINT64_MAX;
 	return e->vacant_since_ms + e->claim_delay_ms;
 }
@@ -455,6 +464,11 @@ elect_status_text(const struct elect *e, const struct elect_view *v, char *out,
 		put(&l, "no manager: no eligible members");
 		break;
 	case ELECT_WAITING:
+		if (!strcmp(e->waiting_for, e->self) && e->hold) {
+			put(&l, "no manager yet: this node is joining and "
+				"claims nothing until a seed answers");
+			break;
+		}
 		if (!strcmp(e->waiting_for, e->self)) {
 			put(&l, "no manager yet: this node (best-ranked "
 				"eligible member) claims term ");

@@ -105,6 +105,7 @@ struct elect {
 	char self[ELECT_NAME_MAX + 1];
 	uint64_t self_rank;
 	bool eligible; /* we may claim and act */
+	bool hold;     /* no claim of ours for now (elect_set_hold) */
 
 	/* The accepted claim: the best heard of. term 0 = none. */
 	uint64_t term;
@@ -151,6 +152,15 @@ void elect_init(struct elect *e, const char *self, bool eligible,
 /* Whether we may claim and act (role tag; false while leaving). Takes
  * effect at the next elect_update(). */
 void elect_set_eligible(struct elect *e, bool eligible);
+
+/* While held, we make no claim of our own (we still vote and follow).
+ * sched/node holds a node that is joining a cluster and sees nobody yet:
+ * alone, it would be its own quorum, claim a term, and on joining beat
+ * the cluster's manager of the same term on rank. When the hold lifts
+ * (at now_ms) the claim delay starts again: what we know of the office is
+ * as old as our isolation, and the push-pull that ended it may still be
+ * bringing the manager's claim. */
+void elect_set_hold(struct elect *e, bool hold, uint64_t now_ms);
 
 /* Re-evaluate after the view changed (or periodically). */
 void elect_update(struct elect *e, const struct elect_view *v, uint64_t now_ms);

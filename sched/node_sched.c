@@ -944,6 +944,20 @@ nsched_run(struct node *n, uint64_t now)
 	n->pending = 0;
 	if (mask & STATE_CH_VOTER)
 		n->view_dirty = true; /* the voting set changed */
+	{
+		/* A node joining a cluster and still alone claims nothing:
+		 * it would be its own quorum (see elect_set_hold()). */
+		bool hold = swim_is_joining(n->sw) &&
+			    swim_count_state(n->sw, SWIM_ALIVE) +
+					    swim_count_state(n->sw,
+							     SWIM_SUSPECT) <=
+				    1;
+
+		if (hold != n->el.hold) {
+			elect_set_hold(&n->el, hold, now);
+			n->view_dirty = true;
+		}
+	}
 	if (n->view_dirty) {
 		n->view_dirty = false;
 		absent_update(n);

@@ -524,6 +524,46 @@ test_force_leave_shrinks_voters(void **state)
 	assert_true(check(&c, 0, 0) >= 0);
 }
 
+/* A node joining a cluster and alone in its view is held: it would be its
+ * own quorum. It claims nothing, its next deadline is not a busy loop,
+ * its status says why, and once the hold lifts it claims as usual. */
+static void
+test_hold_while_joining(void **state)
+{
+	struct cluster c;
+	struct viewctx vc;
+	struct elect_view v;
+	char text[ELECT_STATUS_MAX];
+	uint64_t term;
+
+	(void)state;
+	cluster_init(&c, 1);
+	elect_set_hold(&c.e[0], true, c.now);
+	v = view_of(&vc, &c, 0);
+	for (int i = 0; i < 20; i++) {
+		c.now += CLAIM_DELAY;
+		elect_update(&c.e[0], &v, c.now);
+	}
+	assert_false(elect_is_manager(&c.e[0]));
+	assert_false(elect_pop_claim(&c.e[0], &term));
+	assert_int_equal(elect_term(&c.e[0]), 0);
+	assert_true(elect_next_deadline(&c.e[0]) == UINT64_MAX);
+	elect_status_text(&c.e[0], &v, text, sizeof(text));
+	assert_non_null(strstr(text, "joining"));
+
+	/* The join gave up or a seed answered: the hold lifts, and the
+	 * claim delay starts again (the cluster's claim may be on its way). */
+	elect_set_hold(&c.e[0], false, c.now);
+	elect_update(&c.e[0], &v, c.now);
+	assert_false(elect_is_manager(&c.e[0]));
+	assert_true(elect_next_deadline(&c.e[0]) == c.now + CLAIM_DELAY);
+	c.now += CLAIM_DELAY;
+	elect_update(&c.e[0], &v, c.now);
+	assert_true(elect_is_manager(&c.e[0]));
+	assert_true(elect_pop_claim(&c.e[0], &term));
+	assert_int_equal(term, 1);
+}
+
 static void
 test_not_eligible(void **state)
 {
@@ -657,6 +697,7 @@ main(void)
 		cmocka_unit_test(test_heal_leaves_one),
 		cmocka_unit_test(test_tie_goes_to_rank),
 		cmocka_unit_test(test_force_leave_shrinks_voters),
+		cmocka_unit_test(test_hold_while_joining),
 		cmocka_unit_test(test_not_eligible),
 		cmocka_unit_test(test_observed_term),
 		cmocka_unit_test(test_randomized),
