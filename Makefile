@@ -50,6 +50,10 @@ CPPFLAGS := -I. -D_GNU_SOURCE
 CFLAGS_ALL = -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(OPT) $(LDFLAGS)
 LIBS_ALL = $(PKG_LIBS) -lev -lm
+# The agent does without libm (core/num.h): a whole shared library mapped
+# for three logarithms was a tenth of its resident memory. A libm call in
+# core/, gossip/, sched/ or cli/ fails this link.
+SHOAL_LIBS = $(PKG_LIBS) -lev
 
 # ---- configuration: dependencies and pkg-config flags ------------------
 
@@ -136,7 +140,7 @@ $(ALL_LIBS): | $(B)/empty.o
 
 $(SHOAL): $(call obj,cli/main.c) $(LIB_CLI) $(PURE_LIBS)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+	@$(CC) $(LDFLAGS_ALL) -Wl,--as-needed -o $@ $^ $(SHOAL_LIBS)
 
 $(SHOAL_SIM): $(call obj,sim/main.c) $(LIB_SIM) $(PURE_LIBS)
 	@echo "  LD      $@"

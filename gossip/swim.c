@@ -76,13 +76,13 @@
 #include "gossip/swim.h"
 
 #include <assert.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/codec.h"
 #include "core/err.h"
 #include "core/hash.h"
+#include "core/num.h"
 #include "core/rng.h"
 #include "gossip/dissem.h"
 #include "gossip/members.h"
@@ -432,9 +432,8 @@ cluster_size(const struct swim *s)
 static uint32_t
 retransmit_limit(const struct swim *s)
 {
-	double n = (double)cluster_size(s);
 	uint32_t m = s->cfg.prof.retransmit_mult *
-		     (uint32_t)ceil(log10(n + 1.0));
+		     num_ceil_log10((uint64_t)cluster_size(s) + 1);
 
 	return m ? m : 1;
 }
@@ -821,11 +820,11 @@ susp_timeout(const struct susp *sp)
 
 	if (sp->k < 1)
 		return sp->min_ms;
-	frac = log((double)sp->n + 1.0) / log((double)sp->k + 1.0);
+	frac = num_ln((double)sp->n + 1.0) / num_ln((double)sp->k + 1.0);
 	raw = (double)sp->max_ms - frac * (double)(sp->max_ms - sp->min_ms);
 	if (raw < (double)sp->min_ms)
 		return sp->min_ms;
-	return (uint64_t)floor(raw);
+	return (uint64_t)raw; /* floor: raw >= min_ms >= 0 */
 }
 
 static void
@@ -833,7 +832,7 @@ susp_start(struct swim *s, uint64_t now, uint32_t slot, struct istr *from)
 {
 	const struct profile *p = &s->cfg.prof;
 	uint32_t n = s->tab.count[SWIM_ALIVE] + s->tab.count[SWIM_SUSPECT];
-	double scale = log10(n > 1 ? (double)n : 1.0);
+	double scale = num_log10_u64(n > 1 ? n : 1);
 	struct susp *sp;
 	uint32_t k;
 
@@ -2383,8 +2382,9 @@ pushpull_interval(const struct swim *s)
 	uint64_t iv = s->cfg.prof.push_pull_interval_ms;
 	uint32_t n = s->tab.count[SWIM_ALIVE] + s->tab.count[SWIM_SUSPECT];
 
+	/* memberlist: x (ceil(log2(N) - log2(32)) + 1) above 32 members. */
 	if (n > 32)
-		iv *= (uint64_t)(ceil(log2((double)n) - log2(32.0)) + 1.0);
+		iv *= (uint64_t)num_ceil_log2(n) - 4;
 	return iv;
 }
 

@@ -53,12 +53,12 @@
  * beyond that a failed voter is not recorded and counts only while the
  * membership lists it, as before).
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "core/fmt.h"
+#include "core/num.h"
 #include "gossip/wire.h"
 #include "sched/node_int.h"
 
@@ -686,7 +686,7 @@ lease_ms(const struct node *n)
 	const struct profile *p = swim_profile(n->sw);
 	size_t live = swim_count_state(n->sw, SWIM_ALIVE) +
 		      swim_count_state(n->sw, SWIM_SUSPECT);
-	double scale = log10(live > 1 ? (double)live : 1.0);
+	double scale = num_log10_u64(live > 1 ? live : 1);
 
 	if (scale < 1.0)
 		scale = 1.0;
