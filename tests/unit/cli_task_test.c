@@ -277,6 +277,25 @@ read_file(const char *path)
 	return buf;
 }
 
+/* Run the loop until the log of SERVICE.0 holds `needle` (at most 10 s),
+ * and assert it does. */
+static void
+wait_log(struct fx *f, const char *service, const char *needle)
+{
+	char path[256];
+	const char *text = NULL;
+
+	snprintf(path, sizeof(path), "%s/%s.0.log", f->dir, service);
+	for (int i = 0; i < 500; i++) {
+		text = read_file(path);
+		if (text && strstr(text, needle))
+			break;
+		run_for(f, 20);
+	}
+	assert_non_null(text);
+	assert_non_null(strstr(text, needle));
+}
+
 static void
 test_run_env_log_stop(void **state)
 {
@@ -503,19 +522,7 @@ test_kill_after_grace(void **state)
 		  SPEC_RESTART_ANY, 20, 0);
 	task_driver_start(&f.d, "stub", 0, 1, &s);
 	wait_state(&f, TASK_RUNNING);
-	{
-		char path[256];
-		char *text = NULL;
-
-		snprintf(path, sizeof(path), "%s/stub.0.log", f.dir);
-		for (int i = 0; i < 500; i++) {
-			text = read_file(path);
-			if (text && strstr(text, "ready"))
-				break;
-			run_for(&f, 20);
-		}
-		assert_non_null(text);
-	}
+	wait_log(&f, "stub", "ready");
 	pid = task_driver_pid(&f.d, "stub", 0);
 	task_driver_stop(&f.d, "stub", 0, false);
 	wait_state(&f, TASK_SHUTDOWN);
@@ -570,19 +577,7 @@ test_stop_all(void **state)
 	assert_true(run_until(&f, final_exit, NULL));
 	task_driver_start(&f.d, "polite", 0, 1, &polite);
 	task_driver_start(&f.d, "stubborn", 0, 1, &stubborn);
-	{
-		char path[256];
-		char *text = NULL;
-
-		snprintf(path, sizeof(path), "%s/stubborn.0.log", f.dir);
-		for (int i = 0; i < 500; i++) {
-			text = read_file(path);
-			if (text && strstr(text, "ready"))
-				break;
-			run_for(&f, 20);
-		}
-		assert_non_null(text);
-	}
+	wait_log(&f, "stubborn", "ready");
 	assert_true(run_until(&f, last_is, &(int){TASK_RUNNING}));
 	p1 = task_driver_pid(&f.d, "polite", 0);
 	p2 = task_driver_pid(&f.d, "stubborn", 0);
