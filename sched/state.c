@@ -31,6 +31,7 @@
  */
 #include "sched/state.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -461,14 +462,31 @@ slot_make(struct state *st, struct state_service *sv, uint32_t slot)
 	return sl;
 }
 
-static size_t
-avail_search(const struct state *st, const char *p, size_t n, bool *found)
+/* The node records (struct avail_rec, struct state_voter) are arrays kept
+ * sorted by node name, the name being each record's first member. */
+_Static_assert(offsetof(struct avail_rec, node) == 0, "node first");
+_Static_assert(offsetof(struct state_voter, node) == 0, "node first");
+
+static const struct istr *
+node_of(const void *base, size_t size, size_t i)
 {
-	size_t lo = 0, hi = st->navail;
+	const struct istr *node;
+
+	memcpy(&node, (const char *)base + i * size, sizeof(node));
+	return node;
+}
+
+/* Where the record of node p (n bytes) is among count records of `size`
+ * bytes at base, or where it would go; *found says which. */
+static size_t
+node_search(const void *base, size_t count, size_t size, const char *p,
+	    size_t n, bool *found)
+{
+	size_t lo = 0, hi = count;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = -cmp_str(p, n, istr_str(st->avail[mid].node));
+		int c = -cmp_str(p, n, istr_str(node_of(base, size, mid)));
 
 		if (c == 0) {
 			*found = true;
@@ -484,25 +502,50 @@ avail_search(const struct state *st, const char *p, size_t n, bool *found)
 }
 
 static size_t
+avail_search(const struct state *st, const char *p, size_t n, bool *found)
+{
+	return node_search(st->avail, st->navail, sizeof(*st->avail), p, n,
+			   found);
+}
+
+static size_t
 voter_search(const struct state *st, const char *p, size_t n, bool *found)
 {
-	size_t lo = 0, hi = st->nvoters;
+	return node_search(st->voters, st->nvoters, sizeof(*st->voters), p, n,
+			   found);
+}
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = -cmp_str(p, n, istr_str(st->voters[mid].node));
+/* Insert a zeroed record for node p (n bytes) at i among *count records
+ * of `size` bytes at *base, growing the array (*cap) up to max records.
+ * The record's name takes a reference in the pool. NULL, with nothing
+ * changed, when full or out of memory. */
+static void *
+node_insert(struct state *st, void **base, size_t *count, size_t *cap,
+	    size_t size, size_t max, size_t i, const char *p, size_t n)
+{
+	struct istr *node;
+	char *rec;
 
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (*count >= max)
+		return NULL;
+	if (*count == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		void *b = realloc(*base, c * size);
+
+		if (!b)
+			return NULL;
+		*base = b;
+		*cap = c;
 	}
-	*found = false;
-	return lo;
+	node = intern_n(st, p, n);
+	if (!node)
+		return NULL;
+	rec = (char *)*base + i * size;
+	memmove(rec + size, rec, (*count - i) * size);
+	memset(rec, 0, size);
+	memcpy(rec, &node, sizeof(node));
+	(*count)++;
+	return rec;
 }
 
 /* ---- encoding records ---- */
@@ -1136,27 +1179,14 @@ merge_avail(struct state *st, const struct rec *x, bool rebroadcast)
 			return 0;
 		}
 	} else {
-		if (st->navail >= STATE_NODES_MAX)
-			goto out_full;
-		if (st->navail == st->avail_cap) {
-			size_t cap = st->avail_cap ? st->avail_cap * 2 : 16;
-			struct avail_rec *v =
-				realloc(st->avail, cap * sizeof(*v));
+		void *base = st->avail;
 
-			if (!v)
-				goto out_full;
-			st->avail = v;
-			st->avail_cap = cap;
-		}
-		a = &st->avail[i];
-		memmove(a + 1, a, (st->navail - i) * sizeof(*a));
-		memset(a, 0, sizeof(*a));
-		a->node = intern_n(st, x->name, x->name_len);
-		if (!a->node) {
-			memmove(a, a + 1, (st->navail - i) * sizeof(*a));
+		a = node_insert(st, &base, &st->navail, &st->avail_cap,
+				sizeof(*a), STATE_NODES_MAX, i, x->name,
+				x->name_len);
+		st->avail = base;
+		if (!a)
 			goto out_full;
-		}
-		st->navail++;
 	}
 	{
 		struct istr *o = intern_n(st, x->origin, x->origin_len);
@@ -1410,27 +1440,14 @@ merge_voter(struct state *st, uint64_t now_ms, const struct rec *x,
 			return 0;
 		}
 	} else {
-		if (st->nvoters >= STATE_VOTERS_MAX)
-			goto out_full;
-		if (st->nvoters == st->voters_cap) {
-			size_t cap = st->voters_cap ? st->voters_cap * 2 : 16;
-			struct state_voter *p =
-				realloc(st->voters, cap * sizeof(*p));
+		void *base = st->voters;
 
-			if (!p)
-				goto out_full;
-			st->voters = p;
-			st->voters_cap = cap;
-		}
-		v = &st->voters[i];
-		memmove(v + 1, v, (st->nvoters - i) * sizeof(*v));
-		memset(v, 0, sizeof(*v));
-		v->node = intern_n(st, x->name, x->name_len);
-		if (!v->node) {
-			memmove(v, v + 1, (st->nvoters - i) * sizeof(*v));
+		v = node_insert(st, &base, &st->nvoters, &st->voters_cap,
+				sizeof(*v), STATE_VOTERS_MAX, i, x->name,
+				x->name_len);
+		st->voters = base;
+		if (!v)
 			goto out_full;
-		}
-		st->nvoters++;
 	}
 	v->inc = x->inc;
 	v->voter = x->voter;
