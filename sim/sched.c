@@ -1602,6 +1602,27 @@ out:
 	spec_destroy(&sp);
 }
 
+/* The nodes of set, copied (a call into a node may resolve sets again),
+ * into a malloc'd array of *n; NULL after sim_fail() when out of memory. */
+static uint32_t *
+resolve_copy(struct sim *s, const struct sim_set *set, uint32_t *n)
+{
+	uint32_t *who;
+
+	if (sim_resolve(s, set)) {
+		sim_fail(s, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	*n = s->idx[0];
+	who = malloc((*n + 1) * sizeof(*who));
+	if (!who) {
+		sim_fail(s, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(who, s->idx + 1, *n * sizeof(*who));
+	return who;
+}
+
 static void
 act_node(struct sim *s, const struct sim_action *a)
 {
@@ -1610,18 +1631,9 @@ act_node(struct sim *s, const struct sim_action *a)
 	uint32_t n;
 	uint32_t *who;
 
-	if (sim_resolve(s, &a->sets[0])) {
-		sim_fail(s, ERR_NOMEM, "out of memory");
+	who = resolve_copy(s, &a->sets[0], &n);
+	if (!who)
 		return;
-	}
-	/* Copy: a call into a node may resolve sets again. */
-	n = s->idx[0];
-	who = malloc((n + 1) * sizeof(*who));
-	if (!who) {
-		sim_fail(s, ERR_NOMEM, "out of memory");
-		return;
-	}
-	memcpy(who, s->idx + 1, n * sizeof(*who));
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = who[k];
 		struct vnode *v = &s->v[i];
@@ -1785,18 +1797,9 @@ act_force_leave(struct sim *s, const struct sim_action *a)
 	int64_t via = via_node(s, &x->via);
 	uint32_t n, *who;
 
-	if (sim_resolve(s, &a->sets[0])) {
-		sim_fail(s, ERR_NOMEM, "out of memory");
+	who = resolve_copy(s, &a->sets[0], &n);
+	if (!who)
 		return;
-	}
-	/* Copy: a call into a node may resolve sets again. */
-	n = s->idx[0];
-	who = malloc((n + 1) * sizeof(*who));
-	if (!who) {
-		sim_fail(s, ERR_NOMEM, "out of memory");
-		return;
-	}
-	memcpy(who, s->idx + 1, n * sizeof(*who));
 	for (uint32_t k = 0; k < n; k++) {
 		char name[SWIM_NAME_MAX + 1];
 		int rc;
