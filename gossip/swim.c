@@ -2732,48 +2732,16 @@ size_t
 swim_preload(struct swim *s, uint64_t now,
 	     const struct swim_member_info *members, size_t n)
 {
-	size_t added = 0;
+	/* A view for one table: the same checks, the same entries, the same
+	 * random draws as a view shared by many. */
+	int err;
+	struct swim_view *v = swim_view_new(s->env.pool, members, n, 1, &err);
+	size_t added;
 
-	now = clamp_now(s, now);
-	if (n < UINT32_MAX) {
-		uint32_t *p;
-
-		mtab_reserve(&s->tab, (uint32_t)n);
-		if (s->probe_cap < s->probe_n + n &&
-		    (p = realloc(s->probe, (s->probe_n + n) * sizeof(*p)))) {
-			s->probe = p;
-			s->probe_cap = (uint32_t)(s->probe_n + n);
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct swim_member_info *mi = &members[i];
-		size_t len = mi->name ? strnlen(mi->name, SWIM_NAME_MAX + 1) : 0;
-		struct member *e;
-		uint32_t slot;
-		int err = 0;
-
-		if (!swim_name_valid(mi->name, len) || !mi->addr.family ||
-		    mi->meta_len > SWIM_META_MAX ||
-		    mtab_find(&s->tab, mi->name, len) != MTAB_NONE)
-			continue;
-		slot = mtab_add(&s->tab, mi->name, len, &err);
-		if (slot == MTAB_NONE)
-			break;
-		e = mem(s, slot);
-		e->ident = mtab_ident(&s->tab, &mi->addr, mi->meta,
-				      mi->meta_len);
-		e->inc = mi->incarnation;
-		set_changed(s, slot, now);
-		digest_in(s, slot);
-		probe_insert(s, slot);
-		added++;
-	}
-	/* A converged cluster has been doing push-pulls for a while: the next
-	 * one is somewhere in the interval its size calls for, not in the
-	 * first half-minute of every node at once. */
-	if (added && s->cfg.prof.push_pull_interval_ms)
-		s->pushpull_next_ms = now + 1 + rng_below(&s->rng,
-							  pushpull_interval(s));
+	if (!v)
+		return 0;
+	added = swim_preload_view(s, now, v);
+	swim_view_delete(v);
 	return added;
 }
 
@@ -2810,6 +2778,7 @@ swim_view_new(struct intern *pool, const struct swim_member_info *members,
 	      size_t n, uint32_t tables, int *err)
 {
 	struct swim_view *v;
+	struct mtab seen;
 
 	*err = 0;
 	if (n > SIZE_MAX / sizeof(v->e[0]) - 1) {
@@ -2825,12 +2794,16 @@ swim_view_new(struct intern *pool, const struct swim_member_info *members,
 	v->tables = tables;
 	v->uses = 0;
 	v->n = 0;
-	for (size_t i = 0; i < n; i++) {
+	/* The names taken so far, to drop a repeated one: the first counts,
+	 * as it would in a table, where the second finds the first. */
+	mtab_init(&seen, pool, n < UINT32_MAX ? (uint32_t)n : UINT32_MAX);
+	if (n && n < UINT32_MAX && mtab_reserve(&seen, (uint32_t)n))
+		*err = ERR_NOMEM;
+	for (size_t i = 0; i < n && !*err; i++) {
 		const struct swim_member_info *mi = &members[i];
 		size_t len = mi->name ? strnlen(mi->name, SWIM_NAME_MAX + 1) : 0;
 		struct swim_view_entry *e = &v->e[v->n];
 		struct member m;
-		bool dup = false;
 
 		if (!swim_name_valid(mi->name, len) || !mi->addr.family ||
 		    mi->meta_len > SWIM_META_MAX)
@@ -2840,15 +2813,14 @@ swim_view_new(struct intern *pool, const struct swim_member_info *members,
 			*err = ERR_NOMEM;
 			break;
 		}
-		/* A repeated name: the first one counts, as in swim_preload(),
-		 * where the second finds the first in the table. The views
-		 * prepared are small enough (one per simulation) for the
-		 * quadratic check to be cheaper than a set. */
-		for (size_t k = 0; k < v->n && !dup; k++)
-			dup = v->e[k].name == e->name;
-		if (dup) {
+		if (mtab_find_istr(&seen, e->name) != MTAB_NONE) {
 			intern_put(pool, e->name);
 			continue;
+		}
+		if (mtab_add_ref(&seen, intern_ref(e->name), e->name->hash,
+				 err) == MTAB_NONE) {
+			intern_put_n(pool, e->name, 2);
+			break;
 		}
 		memset(&m, 0, sizeof(m));
 		m.name = e->name;
@@ -2869,6 +2841,7 @@ swim_view_new(struct intern *pool, const struct swim_member_info *members,
 		intern_ref_n(e->ident, tables);
 		v->n++;
 	}
+	mtab_destroy(&seen);
 	if (*err) {
 		swim_view_delete(v);
 		return NULL;

@@ -272,11 +272,11 @@ size_t swim_preload(struct swim *s, uint64_t now_ms,
 		    const struct swim_member_info *members, size_t n);
 
 /* The same view handed to many nodes at once (the simulator's warm start
- * of ten thousand nodes is 10^8 entries). swim_preload() interns every
- * name and identity per node, a few cache misses in the shared pool per
- * entry; a prepared view is interned once, with the references of every
- * table it will go to taken in one write per string, so that filling a
- * table touches only that table.
+ * of ten thousand nodes is 10^8 entries). swim_preload() prepares a view
+ * for its one table, interning every name and identity: a few cache misses
+ * in the shared pool per entry, for every node. A view prepared once for
+ * all of them takes the references of every table it will go to in one
+ * write per string, so that filling a table touches only that table.
  *
  *     struct swim_view *v = swim_view_new(pool, members, n, tables, &err);
  *     for each node: swim_preload_view(s, now, v);   (at most `tables`)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gossip/preload: a prepared view (swim_view_new + swim_preload_view) gives
- * every node exactly what swim_preload() gives it — the same members,
+ * gossip/preload: a view prepared for many tables (swim_view_new +
+ * swim_preload_view) gives every node exactly what swim_preload() (a view
+ * for one table) gives it — the same members,
  * incarnations, addresses, metadata, digest and random draws, so the same
  * datagrams afterwards — and every interned reference comes back, however
  * many of the tables the view was prepared for were actually filled.
