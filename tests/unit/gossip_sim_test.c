@@ -46,6 +46,7 @@
 #include "sim/metrics.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
+#include "tests/unit/sim_wrap.h"
 
 #define NODES_MAX  128
 #define INJECT_MAX 8
@@ -103,6 +104,8 @@ struct spy_state {
 static struct spy_state spy;
 static const struct sim_node_ops *inner_ops;
 
+static struct sim_node_ops spy_ops; /* below */
+
 static void
 spy_reset(void)
 {
@@ -110,6 +113,7 @@ spy_reset(void)
 
 	memset(&spy, 0, sizeof(spy));
 	inner_ops = sim_node_ops_real();
+	sim_wrap_fill(&spy_ops, inner_ops);
 	rng_seed(&spy.rng, 4242);
 	keyring_init(&spy.other_key);
 	memset(k, 0x77, sizeof(k));
@@ -191,12 +195,6 @@ spy_tick(void *p, uint64_t now)
 
 	n->now_ms = now;
 	inner_ops->tick(n->inner, now);
-}
-
-static uint64_t
-spy_next_deadline(const void *p)
-{
-	return inner_ops->next_deadline(((const struct spy_node *)p)->inner);
 }
 
 /* Open a datagram of the run (the sim's cluster label and key) into pt;
@@ -361,36 +359,8 @@ spy_pop_event(void *p, struct node_event *ev)
 	return true;
 }
 
-static int
-spy_join(void *p, uint64_t now, const struct addr *seeds, size_t n)
-{
-	return inner_ops->join(((struct spy_node *)p)->inner, now, seeds, n);
-}
-
-static int
-spy_leave(void *p, uint64_t now)
-{
-	return inner_ops->leave(((struct spy_node *)p)->inner, now);
-}
-
-#define SPY_Q(name, type)                                                      \
-	static type spy_##name(const void *p)                                  \
-	{                                                                      \
-		return inner_ops->name(((const struct spy_node *)p)->inner);   \
-	}
-SPY_Q(digest, uint64_t)
-SPY_Q(member_count, size_t)
-SPY_Q(memory, size_t)
-SPY_Q(health, unsigned)
-SPY_Q(drops, uint64_t)
-
-static size_t
-spy_count_state(const void *p, enum swim_state st)
-{
-	return inner_ops->count_state(((const struct spy_node *)p)->inner, st);
-}
-
-static const struct sim_node_ops spy_ops = {
+/* The operations not listed forward to the wrapped kind (sim_wrap_fill()). */
+static struct sim_node_ops spy_ops = {
 	.name = "gossip-spy",
 	.create = spy_create,
 	.destroy = spy_destroy,
@@ -399,17 +369,8 @@ static const struct sim_node_ops spy_ops = {
 	.stream_reply = spy_stream_reply,
 	.stream_failed = spy_stream_failed,
 	.tick = spy_tick,
-	.next_deadline = spy_next_deadline,
 	.pop_out = spy_pop_out,
 	.pop_event = spy_pop_event,
-	.join = spy_join,
-	.leave = spy_leave,
-	.digest = spy_digest,
-	.member_count = spy_member_count,
-	.count_state = spy_count_state,
-	.memory = spy_memory,
-	.health = spy_health,
-	.drops = spy_drops,
 };
 
 /* The membership machine of node i (NULL when it is not running). */

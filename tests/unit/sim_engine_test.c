@@ -27,6 +27,7 @@
 #include "sim/metrics.h"
 #include "sim/report.h"
 #include "sim/scenario.h"
+#include "tests/unit/sim_wrap.h"
 #include "sim/sim.h"
 #include "sim/toy.h"
 
@@ -63,12 +64,15 @@ struct spy_stats {
 static struct spy_stats spy;
 static const struct sim_node_ops *spy_inner;
 
+static struct sim_node_ops spy_ops; /* below */
+
 static void
 spy_reset(const struct sim_node_ops *inner)
 {
 	memset(&spy, 0, sizeof(spy));
 	spy.paused_node = -1;
 	spy_inner = inner;
+	sim_wrap_fill(&spy_ops, inner);
 }
 
 static void
@@ -174,12 +178,6 @@ spy_tick(void *p, uint64_t now)
 	spy_inner->tick(n->inner, now);
 }
 
-static uint64_t
-spy_next_deadline(const void *p)
-{
-	return spy_inner->next_deadline(((const struct spy_node *)p)->inner);
-}
-
 static bool
 spy_pop_out(void *p, struct swim_out *out)
 {
@@ -196,36 +194,8 @@ spy_pop_event(void *p, struct node_event *ev)
 	return spy_inner->pop_event(((struct spy_node *)p)->inner, ev);
 }
 
-static int
-spy_join(void *p, uint64_t now, const struct addr *seeds, size_t n)
-{
-	return spy_inner->join(((struct spy_node *)p)->inner, now, seeds, n);
-}
-
-static int
-spy_leave(void *p, uint64_t now)
-{
-	return spy_inner->leave(((struct spy_node *)p)->inner, now);
-}
-
-#define SPY_Q(name, type)                                                      \
-	static type spy_##name(const void *p)                                  \
-	{                                                                      \
-		return spy_inner->name(((const struct spy_node *)p)->inner);   \
-	}
-SPY_Q(digest, uint64_t)
-SPY_Q(member_count, size_t)
-SPY_Q(memory, size_t)
-SPY_Q(health, unsigned)
-SPY_Q(drops, uint64_t)
-
-static size_t
-spy_count_state(const void *p, enum swim_state st)
-{
-	return spy_inner->count_state(((const struct spy_node *)p)->inner, st);
-}
-
-static const struct sim_node_ops spy_ops = {
+/* The operations not listed forward to the wrapped kind (sim_wrap_fill()). */
+static struct sim_node_ops spy_ops = {
 	.name = "spy",
 	.create = spy_create,
 	.destroy = spy_destroy,
@@ -234,17 +204,8 @@ static const struct sim_node_ops spy_ops = {
 	.stream_reply = spy_stream_reply,
 	.stream_failed = spy_stream_failed,
 	.tick = spy_tick,
-	.next_deadline = spy_next_deadline,
 	.pop_out = spy_pop_out,
 	.pop_event = spy_pop_event,
-	.join = spy_join,
-	.leave = spy_leave,
-	.digest = spy_digest,
-	.member_count = spy_member_count,
-	.count_state = spy_count_state,
-	.memory = spy_memory,
-	.health = spy_health,
-	.drops = spy_drops,
 };
 
 /* ---- running a scenario -----------------------------------------------------
