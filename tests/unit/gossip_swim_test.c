@@ -2083,25 +2083,19 @@ static void
 test_gossip_to_dead(void **state)
 {
 	struct profile prof;
-	struct net *net = net_new();
+	struct net *net;
 	uint64_t t_dead, at_dead, during, after;
 	int n[4];
 
 	(void)state;
 	profile_lan(&prof);
 	prof.gossip_to_dead_ms = 10000;
-	net->prof = &prof;
-	for (int i = 0; i < 4; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "n%d", i);
-		n[i] = net_add(net, name, &key_a, "test", 0);
-	}
-	preload_all(net, n, 4);
-	run(net, 3000);
+	net = net_of(4, n, &prof);
 	net->down[n[3]] = true;
-	while (!count_ev(net, n[0], SWIM_EV_FAILED, "n3"))
+	for (int i = 0; i < 600 && !count_ev(net, n[0], SWIM_EV_FAILED, "n3");
+	     i++)
 		run(net, 100);
+	assert_int_equal(count_ev(net, n[0], SWIM_EV_FAILED, "n3"), 1);
 	t_dead = ev_time(net, n[0], SWIM_EV_FAILED, "n3");
 	at_dead = net->sent[n[0]][n[3]];
 	/* Three members to gossip to, three gossip targets a round: the
