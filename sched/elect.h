@@ -90,7 +90,8 @@ enum elect_reason {
 	ELECT_FOLLOWING = 1,   /* another member is the manager */
 	ELECT_NO_QUORUM = 2,   /* no manager: we see no majority of voters */
 	ELECT_WAITING = 3,     /* no manager yet: the best candidate
-				* (waiting_for, perhaps us) should claim */
+				* should claim (waiting_for: us, or some
+				* member that outranks us) */
 	ELECT_NO_ELIGIBLE = 4, /* no eligible member at all */
 };
 

@@ -92,27 +92,27 @@ meta_eligible(const uint8_t *meta, size_t len)
 	return !rp.has_role || rp.manager;
 }
 
+/* Where this interned name (from the node's pool) is on the ineligible
+ * list, or -1. */
 static long
-inelig_index(const struct node *n, const char *name)
+inelig_pos(const struct node *n, const struct istr *key)
 {
-	const struct istr *key = intern_find(n->env.pool, name, strlen(name));
-
-	if (!key)
-		return -1;
-	for (size_t i = 0; i < n->ninelig; i++)
+	for (size_t i = 0; key && i < n->ninelig; i++)
 		if (n->inelig[i] == key)
 			return (long)i;
 	return -1;
 }
 
-/* Is this interned name (from the node's pool) on the ineligible list? */
-static bool
-inelig_has(const struct node *n, const struct istr *name)
+static long
+inelig_index(const struct node *n, const char *name)
 {
-	for (size_t i = 0; i < n->ninelig; i++)
-		if (n->inelig[i] == name)
-			return true;
-	return false;
+	return inelig_pos(n, intern_find(n->env.pool, name, strlen(name)));
+}
+
+static bool
+inelig_has(const struct node *n, const struct istr *key)
+{
+	return inelig_pos(n, key) >= 0;
 }
 
 static void
@@ -750,17 +750,11 @@ fol_expire(struct node *n, const char *name)
 static void
 fol_note(struct node *n, struct istr *key, uint64_t now)
 {
-	size_t mask, i;
+	struct node_follow *f = fol_find(n, key);
 
-	if (n->fol_cap) {
-		mask = n->fol_cap - 1;
-		for (i = (size_t)key->hash & mask; n->fol[i].name;
-		     i = (i + 1) & mask) {
-			if (n->fol[i].name == key) {
-				n->fol[i].last_ms = now;
-				return;
-			}
-		}
+	if (f) {
+		f->last_ms = now;
+		return;
 	}
 	if ((n->fol_n + 1) * 2 > n->fol_cap) {
 		size_t cap = n->fol_cap ? n->fol_cap * 2 : 16;
