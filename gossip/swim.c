@@ -1651,6 +1651,19 @@ replay_note(struct swim *s, uint32_t slot, const struct wire_hdr *h,
  * across a restart (a lower boot) is heard again. Streams share the
  * sender's sequence counter with its datagrams, so the frame's sequence
  * number starts the window. */
+/* The slot of the sender named in header h and the address we know it by
+ * (into at), or MTAB_NONE. */
+static uint32_t
+sender_known_at(const struct swim *s, const struct wire_hdr *h,
+		struct addr *at)
+{
+	uint32_t slot = mtab_find(&s->tab, h->sender, h->sender_len);
+
+	if (slot != MTAB_NONE)
+		mtab_ident_addr(s->tab.m[slot].ident, at);
+	return slot;
+}
+
 static void
 replay_anchor(struct swim *s, uint32_t slot, const struct wire_hdr *h)
 {
@@ -1965,15 +1978,12 @@ merge_stream(struct swim *s, uint64_t now, const struct wire_stream *ws,
 		if (wm.state == SWIM_ALIVE &&
 		    wm.name_len == ws->hdr.sender_len &&
 		    memcmp(wm.name, ws->hdr.sender, wm.name_len) == 0) {
-			uint32_t slot =
-				mtab_find(&s->tab, wm.name, wm.name_len);
 			struct addr cur;
+			uint32_t slot = sender_known_at(s, &ws->hdr, &cur);
 
 			if (slot != MTAB_NONE && slot != s->self &&
-			    wm.inc > mem(s, slot)->inc) {
-				mtab_ident_addr(mem(s, slot)->ident, &cur);
+			    wm.inc > mem(s, slot)->inc)
 				*newer_self = addr_equal(&wm.addr, &cur);
-			}
 		}
 		switch (wm.state) {
 		case SWIM_ALIVE:
@@ -2167,15 +2177,11 @@ swim_recv_stream(struct swim *s, uint64_t now, uint32_t conn_id,
 	 * lower one (a restart with a clock that went back). The port is
 	 * not compared: a connection comes from an ephemeral one. */
 	if (newer_self) {
-		uint32_t slot =
-			mtab_find(&s->tab, ws.hdr.sender, ws.hdr.sender_len);
 		struct addr cur;
+		uint32_t slot = sender_known_at(s, &ws.hdr, &cur);
 
-		if (slot != MTAB_NONE) {
-			mtab_ident_addr(mem(s, slot)->ident, &cur);
-			if (from && same_host(from, &cur))
-				replay_anchor(s, slot, &ws.hdr);
-		}
+		if (slot != MTAB_NONE && from && same_host(from, &cur))
+			replay_anchor(s, slot, &ws.hdr);
 	}
 	/* Merge first, then answer: the reply already carries our reaction
 	 * (e.g. a refutation of what the peer believed about us). A probe
@@ -2297,15 +2303,11 @@ swim_stream_reply(struct swim *s, uint64_t now, uint32_t stream_id,
 	if (ok) {
 		/* We dialled the member's address and it answered: whatever
 		 * boot it now runs is its own. */
-		uint32_t slot =
-			mtab_find(&s->tab, ws.hdr.sender, ws.hdr.sender_len);
 		struct addr cur;
+		uint32_t slot = sender_known_at(s, &ws.hdr, &cur);
 
-		if (slot != MTAB_NONE) {
-			mtab_ident_addr(mem(s, slot)->ident, &cur);
-			if (addr_equal(&to, &cur))
-				replay_anchor(s, slot, &ws.hdr);
-		}
+		if (slot != MTAB_NONE && addr_equal(&to, &cur))
+			replay_anchor(s, slot, &ws.hdr);
 	}
 	free(pt);
 	/* The pending entry may have moved while merging? No: merging does
