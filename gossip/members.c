@@ -214,11 +214,10 @@ mtab_reserve(struct mtab *t, uint32_t extra)
 	return 0;
 }
 
-/* The slot for a new member, with the index grown to take it; MTAB_NONE
- * and *err when full or out of memory. */
-static uint32_t
-slot_new(struct mtab *t, int *err)
+uint32_t
+mtab_add_ref(struct mtab *t, struct istr *name, uint64_t hash, int *err)
 {
+	struct member *e;
 	uint32_t slot;
 
 	if (t->used >= t->max) {
@@ -241,50 +240,28 @@ slot_new(struct mtab *t, int *err)
 		}
 		slot = t->hi++;
 	}
-	return slot;
-}
-
-/* Put a new member in slot (from slot_new) under name, whose reference
- * the table now owns. */
-static void
-slot_fill(struct mtab *t, uint32_t slot, struct istr *name, uint64_t hash)
-{
-	struct member *e = &t->m[slot];
-
+	e = &t->m[slot];
 	memset(e, 0, sizeof(*e));
 	e->name = name;
 	index_insert(t->index, t->index_cap, hash, slot);
 	t->used++;
 	t->count[0]++; /* a new entry starts alive (state 0) */
+	return slot;
 }
 
 uint32_t
 mtab_add(struct mtab *t, const char *name, size_t len, int *err)
 {
-	uint32_t slot = slot_new(t, err);
-	struct istr *key;
+	struct istr *key = intern_get(t->pool, name, len);
+	uint32_t slot;
 
-	if (slot == MTAB_NONE)
-		return MTAB_NONE;
-	key = intern_get(t->pool, name, len);
 	if (!key) {
-		t->m[slot].name = NULL;
-		t->m[slot].boot = t->free_head;
-		t->free_head = slot;
 		*err = ERR_NOMEM;
 		return MTAB_NONE;
 	}
-	slot_fill(t, slot, key, key->hash);
-	return slot;
-}
-
-uint32_t
-mtab_add_ref(struct mtab *t, struct istr *name, uint64_t hash, int *err)
-{
-	uint32_t slot = slot_new(t, err);
-
-	if (slot != MTAB_NONE)
-		slot_fill(t, slot, name, hash);
+	slot = mtab_add_ref(t, key, key->hash, err);
+	if (slot == MTAB_NONE)
+		intern_put(t->pool, key);
 	return slot;
 }
 
