@@ -631,8 +631,6 @@ on_event(struct agent *a, const struct node_event *ev)
 	}
 	agent_ctl_event(a, ev);
 	run_handlers(a, m, name);
-	if (m->kind == SWIM_EV_JOINED || m->kind == SWIM_EV_JOIN_FAILED)
-		a->join_pending = false;
 	if (m->kind == SWIM_EV_LEAVE_DONE) {
 		log_begin(&r, &a->log.lg, LOG_INFO, "left the cluster");
 		log_end(&r);
@@ -748,7 +746,8 @@ task_exited(void *ctx, const struct task_exit *e)
 static bool
 is_join_request(const struct agent *a, const struct swim_out *out)
 {
-	if (!a->join_pending || out->kind != SWIM_OUT_STREAM_REQ)
+	if (out->kind != SWIM_OUT_STREAM_REQ ||
+	    !swim_is_joining(node_swim(a->node)))
 		return false;
 	for (unsigned i = 0; i < a->nseeds; i++)
 		if (addr_equal(&out->to, &a->seeds[i]))
@@ -1441,10 +1440,8 @@ agent_main(int argc, char **argv)
 		log_end(&r);
 	}
 	if (a->nseeds) {
-		int jr = node_join(a->node, agent_now(a), a->seeds, a->nseeds);
-
 		/* Its first round is in the outbox: counted by the pump. */
-		a->join_pending = jr == 0;
+		int jr = node_join(a->node, agent_now(a), a->seeds, a->nseeds);
 
 		if (log_begin(&r, &a->log.lg, jr ? LOG_ERROR : LOG_INFO,
 			      "joining")) {

@@ -109,7 +109,6 @@ struct agent {
 	struct addr advertise; /* what we tell others */
 	struct addr seeds[AGENT_JOIN_MAX];
 	unsigned nseeds;
-	bool join_pending;    /* joining, and no seed has answered yet */
 	unsigned join_rounds; /* join rounds started while pending */
 
 	char data_dir[AGENT_PATH_MAX];
