@@ -150,6 +150,27 @@ test_view_equals_preload(void **state)
 		assert_int_equal(x, N - 1);
 		assert_int_equal(y, x);
 		same_tables(a[i], b[i]);
+		/* And against the input itself (swim_preload is a view too):
+		 * every other node, alive, as given. */
+		for (int j = 0; j < N; j++) {
+			struct swim_member_info mi;
+
+			assert_true(swim_member_find(b[i], names[j], &mi));
+			if (j == i)
+				continue;
+			assert_int_equal(mi.state, SWIM_ALIVE);
+			assert_int_equal(mi.incarnation, all[j].incarnation);
+			assert_true(addr_equal(&mi.addr, &all[j].addr));
+			assert_int_equal(mi.meta_len, all[j].meta_len);
+			if (mi.meta_len)
+				assert_memory_equal(mi.meta, all[j].meta,
+						    mi.meta_len);
+		}
+		{
+			struct swim_member_info mi;
+
+			assert_false(swim_member_find(b[i], "bad name", &mi));
+		}
 	}
 	/* Known members are skipped on a second pass too. */
 	assert_int_equal(swim_preload_view(b[0], T0 + 600, v), 0);
